@@ -1,0 +1,1 @@
+"""Mapping configuration: YAML files describing sources, targets and mappings."""

@@ -1,0 +1,190 @@
+"""Read every YAML file of a mappings folder into validated sources, targets and mappings.
+
+``sources.yaml`` and ``targets.yaml`` hold named sources and targets; every other ``*.yaml`` file is
+one mapping named after the file. A broken file is reported and skipped, so one bad mapping never
+hides the healthy ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from sync_operators.config.errors import ConfigError, ConfigErrors, from_validation_error
+from sync_operators.config.models import MappingConfig, SourceConfig, TargetConfig
+
+SOURCES_FILE = "sources.yaml"
+TARGETS_FILE = "targets.yaml"
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that rejects a key given twice in one mapping instead of keeping the last."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key '{key}'", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _construct_mapping,
+)
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse one YAML file safely; raises ConfigErrors naming the file and line."""
+    try:
+        with path.open(encoding="utf-8") as stream:
+            return yaml.load(stream, Loader=_UniqueKeyLoader)
+    except yaml.YAMLError as exc:
+        raise ConfigErrors([ConfigError(path, "", f"invalid YAML: {exc}")]) from exc
+    except OSError as exc:
+        raise ConfigErrors([ConfigError(path, "", f"cannot read file: {exc}")]) from exc
+
+
+@dataclass
+class Project:
+    """Everything configured in one mappings folder, plus the errors of the broken parts."""
+
+    directory: Path
+    sources: dict[str, SourceConfig] = field(default_factory=dict)
+    targets: dict[str, TargetConfig] = field(default_factory=dict)
+    mappings: dict[str, MappingConfig] = field(default_factory=dict)
+    mapping_files: dict[str, Path] = field(default_factory=dict)
+    errors: list[ConfigError] = field(default_factory=list)
+
+    def mapping(self, name: str) -> MappingConfig:
+        """The named mapping; raises ConfigErrors with the reason it is unavailable."""
+        if name in self.mappings:
+            return self.mappings[name]
+        own = [error for error in self.errors if error.path.stem == name]
+        if own:
+            raise ConfigErrors(own)
+        known = ", ".join(sorted(self.mappings)) or "none"
+        raise ConfigErrors(
+            [ConfigError(self.directory, "", f"no mapping named '{name}'; valid mappings: {known}")]
+        )
+
+    def source_of(self, mapping: MappingConfig) -> SourceConfig:
+        """The source a mapping reads from."""
+        return self.sources[mapping.source]
+
+    def target_of(self, mapping: MappingConfig) -> TargetConfig:
+        """The target a mapping writes to."""
+        return self.targets[mapping.target]
+
+
+def _named_section(path: Path, model: type[BaseModel], errors: list[ConfigError]) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        document = read_yaml(path)
+    except ConfigErrors as exc:
+        errors.extend(exc.errors)
+        return {}
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        errors.append(ConfigError(path, "", "expected a mapping of names to definitions"))
+        return {}
+    found = {}
+    for name, body in document.items():
+        if not isinstance(body, dict):
+            errors.append(ConfigError(path, str(name), "expected a mapping of keys to values"))
+            continue
+        try:
+            found[str(name)] = model.model_validate({**body, "name": str(name)})
+        except ValidationError as exc:
+            errors.extend(from_validation_error(path, exc, prefix=(str(name),)))
+    return found
+
+
+def load_mapping_file(path: Path) -> MappingConfig:
+    """Validate one mapping file on its own (no cross-references); raises ConfigErrors."""
+    document = read_yaml(path)
+    if not isinstance(document, dict):
+        raise ConfigErrors([ConfigError(path, "", "expected a mapping of keys to values")])
+    document = {"name": path.stem, **document}
+    try:
+        return MappingConfig.model_validate(document)
+    except ValidationError as exc:
+        raise ConfigErrors(from_validation_error(path, exc)) from exc
+
+
+def _cross_check(
+    path: Path, mapping: MappingConfig, sources: dict[str, Any], targets: dict[str, Any]
+) -> list[ConfigError]:
+    errors = []
+    if mapping.source not in sources:
+        known = ", ".join(sorted(sources)) or "none"
+        errors.append(
+            ConfigError(path, "source", f"unknown source '{mapping.source}'; defined: {known}")
+        )
+    if mapping.target not in targets:
+        known = ", ".join(sorted(targets)) or "none"
+        errors.append(
+            ConfigError(path, "target", f"unknown target '{mapping.target}'; defined: {known}")
+        )
+    return errors
+
+
+def load_project(directory: str | Path) -> Project:
+    """Load and validate a mappings folder. Never raises for a broken file: see ``errors``."""
+    from sync_operators.config.plugins import check_plugin_classes, check_transformer
+
+    directory = Path(directory)
+    project = Project(directory=directory)
+    if not directory.is_dir():
+        project.errors.append(ConfigError(directory, "", "mappings folder does not exist"))
+        return project
+    project.sources = _named_section(directory / SOURCES_FILE, SourceConfig, project.errors)
+    project.targets = _named_section(directory / TARGETS_FILE, TargetConfig, project.errors)
+    check_plugin_classes(project)
+    for path in sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml")):
+        if path.name in (SOURCES_FILE, TARGETS_FILE):
+            continue
+        try:
+            mapping = load_mapping_file(path)
+        except ConfigErrors as exc:
+            project.errors.extend(exc.errors)
+            project.mapping_files[path.stem] = path
+            continue
+        problems = _cross_check(path, mapping, project.sources, project.targets)
+        if mapping.name in project.mappings:
+            other = project.mapping_files[mapping.name]
+            problems.append(
+                ConfigError(path, "name", f"mapping '{mapping.name}' is also in {other}")
+            )
+        project.mapping_files.setdefault(mapping.name, path)
+        problems.extend(check_transformer(project, mapping))
+        if problems:
+            project.errors.extend(problems)
+            continue
+        project.mappings[mapping.name] = mapping
+    _check_dependencies(project)
+    return project
+
+
+def _check_dependencies(project: Project) -> None:
+    for name, mapping in list(project.mappings.items()):
+        missing = [dep for dep in mapping.depends_on if dep not in project.mappings]
+        if missing:
+            project.errors.append(
+                ConfigError(
+                    project.mapping_files[name],
+                    "depends_on",
+                    f"unknown or broken mapping(s): {', '.join(missing)}",
+                )
+            )

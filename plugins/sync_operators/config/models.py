@@ -1,0 +1,233 @@
+"""Schema of the mapping files: sources, targets and mappings (the seed's SyncSource, SyncTarget and
+SyncMapping, as YAML). Validation errors carry the key path so users can find the bad line.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from sync_operators.config.durations import parse_duration
+from sync_operators.transform.transforms import TransformStep, parse_steps
+
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
+MAX_IDENTIFIER_BYTES = 63
+
+
+def check_name(value: str, what: str) -> str:
+    """Names become DAG ids and staging table names, so they are short snake_case words."""
+    if not NAME_PATTERN.match(value):
+        raise ValueError(
+            f"{what} name '{value}' must be snake_case: a lowercase letter, then letters, digits "
+            "or _ (at most 50 characters)"
+        )
+    return value
+
+
+def check_identifier(value: str) -> str:
+    """Postgres identifiers are quoted when used, so any text fits, but it must fit in 63 bytes."""
+    if not value:
+        raise ValueError("must not be empty")
+    if len(value.encode()) > MAX_IDENTIFIER_BYTES:
+        raise ValueError(f"'{value}' is longer than Postgres' {MAX_IDENTIFIER_BYTES}-byte limit")
+    return value
+
+
+class StrictModel(BaseModel):
+    """Unknown keys are errors: a misspelt option must not be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceConfig(StrictModel):
+    """A system records come from (the seed's SyncSource)."""
+
+    name: str
+    description: str = ""
+    extractor: str
+    conn_id: str
+    timezone: str = "UTC"
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return check_name(value, "source")
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone '{value}' (use an IANA name)") from None
+        return value
+
+
+class TargetConfig(StrictModel):
+    """A system records go to (the seed's SyncTarget). Staging and the sync log live in the
+    Postgres database of ``staging_conn_id``, which defaults to the target's own connection."""
+
+    name: str
+    description: str = ""
+    loader: str = "postgres"
+    conn_id: str
+    staging_conn_id: str | None = None
+    db_schema: str = Field(default="public", alias="schema")
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return check_name(value, "target")
+
+    @field_validator("db_schema")
+    @classmethod
+    def _schema(cls, value: str) -> str:
+        return check_identifier(value)
+
+    @property
+    def state_conn_id(self) -> str:
+        """The Postgres connection holding staging tables, the sync log and sync state."""
+        return self.staging_conn_id or self.conn_id
+
+
+class FieldMapping(StrictModel):
+    """How one source field becomes one target column."""
+
+    target_field: str
+    transform: str | dict[str, Any] | list[str | dict[str, Any]] | None = None
+    default: Any = None
+    required: bool = False
+
+    @field_validator("target_field")
+    @classmethod
+    def _target_field(cls, value: str) -> str:
+        return check_identifier(value)
+
+    @field_validator("transform")
+    @classmethod
+    def _transform(cls, value: Any) -> Any:
+        parse_steps(value)
+        return value
+
+    @property
+    def steps(self) -> list[TransformStep]:
+        """The parsed transform steps, in order."""
+        return parse_steps(self.transform)
+
+
+class MappingConfig(StrictModel):
+    """One entity flowing from a source to a target (the seed's SyncMapping)."""
+
+    name: str
+    description: str = ""
+    source: str
+    target: str
+    entity_type: str
+    endpoint: str
+    table: str | None = None
+    model: str | None = None
+    db_schema: str | None = Field(default=None, alias="schema")
+    key: list[str]
+    fields: dict[str, FieldMapping]
+    transformer: str = "field_mapping"
+    modified_field: str | None = None
+    lookback: timedelta = timedelta()
+    schedule: str = "*/5 * * * *"
+    enabled: bool = True
+    depends_on: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return check_name(value, "mapping")
+
+    @field_validator("entity_type")
+    @classmethod
+    def _entity_type(cls, value: str) -> str:
+        return check_name(value, "entity type")
+
+    @field_validator("key", mode="before")
+    @classmethod
+    def _key(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("lookback", mode="before")
+    @classmethod
+    def _lookback(cls, value: Any) -> timedelta:
+        duration = parse_duration(value)
+        if duration < timedelta():
+            raise ValueError("must not be negative")
+        return duration
+
+    @field_validator("model")
+    @classmethod
+    def _model(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^[A-Za-z_]\w*\.[A-Za-z_]\w*$", value):
+            raise ValueError(f"'{value}' is not a Django model label like 'products.Product'")
+        return value
+
+    @field_validator("table", "db_schema")
+    @classmethod
+    def _identifier(cls, value: str | None) -> str | None:
+        return None if value is None else check_identifier(value)
+
+    @field_validator("fields")
+    @classmethod
+    def _fields(cls, value: dict[str, FieldMapping]) -> dict[str, FieldMapping]:
+        if not value:
+            raise ValueError("at least one field must be mapped")
+        seen: dict[str, str] = {}
+        for source_field, field in value.items():
+            if field.target_field in seen:
+                raise ValueError(
+                    f"'{source_field}' and '{seen[field.target_field]}' both map to "
+                    f"target field '{field.target_field}'"
+                )
+            seen[field.target_field] = source_field
+        return value
+
+    @model_validator(mode="after")
+    def _table_and_key(self) -> MappingConfig:
+        if (self.table is None) == (self.model is None):
+            raise ValueError("give exactly one of 'table' or 'model'")
+        if not self.key:
+            raise ValueError("key: at least one key field is required")
+        for field in self.key:
+            if field not in self.fields:
+                raise ValueError(f"key: key field '{field}' is not mapped under 'fields'")
+        if self.name in self.depends_on:
+            raise ValueError("depends_on: a mapping cannot depend on itself")
+        return self
+
+    @property
+    def target_table(self) -> str:
+        """The target table: ``table`` or Django's default table name for ``model``."""
+        if self.table is not None:
+            return self.table
+        app_label, model_name = str(self.model).split(".")
+        return f"{app_label.lower()}_{model_name.lower()}"
+
+    @property
+    def columns(self) -> list[str]:
+        """Target columns in mapping order."""
+        return [field.target_field for field in self.fields.values()]
+
+    @property
+    def key_columns(self) -> list[str]:
+        """Target columns that hold the key."""
+        return [self.fields[field].target_field for field in self.key]
+
+
+Mode = Literal["incremental", "full"]

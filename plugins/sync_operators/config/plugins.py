@@ -1,0 +1,68 @@
+"""Check that every configured extractor, loader and transformer class resolves to a subclass of
+the right base class and accepts its options, so a broken reference fails at parse time."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import ValidationError
+
+from sync_operators import registry
+from sync_operators.config.errors import ConfigError, from_validation_error
+
+if TYPE_CHECKING:
+    from sync_operators.config.loading import Project
+    from sync_operators.config.models import MappingConfig
+
+
+def extractor_class(reference: str) -> type:
+    """The extractor class a source names."""
+    from sync_operators.extract.base import BaseExtractor
+
+    return registry.resolve_class(reference, registry.EXTRACTORS, BaseExtractor)
+
+
+def loader_class(reference: str) -> type:
+    """The loader class a target names."""
+    from sync_operators.load.base import BaseLoader
+
+    return registry.resolve_class(reference, registry.LOADERS, BaseLoader)
+
+
+def transformer_class(reference: str) -> type:
+    """The transformer class a mapping names."""
+    from sync_operators.transform.base import BaseTransformer
+
+    return registry.resolve_class(reference, registry.TRANSFORMERS, BaseTransformer)
+
+
+def check_plugin_classes(project: Project) -> None:
+    """Drop sources and targets whose class or options are broken, recording why."""
+    from sync_operators.config.loading import SOURCES_FILE, TARGETS_FILE
+
+    for section, file_name, attribute, resolve in (
+        (project.sources, SOURCES_FILE, "extractor", extractor_class),
+        (project.targets, TARGETS_FILE, "loader", loader_class),
+    ):
+        path = project.directory / file_name
+        for name, item in list(section.items()):
+            try:
+                cls = resolve(getattr(item, attribute))
+            except ValueError as exc:
+                project.errors.append(ConfigError(path, f"{name}.{attribute}", str(exc)))
+                del section[name]
+                continue
+            try:
+                cls.validate_options(item.options)
+            except ValidationError as exc:
+                project.errors.extend(from_validation_error(path, exc, prefix=(name, "options")))
+                del section[name]
+
+
+def check_transformer(project: Project, mapping: MappingConfig) -> list[ConfigError]:
+    """Errors for a mapping whose transformer class does not resolve."""
+    try:
+        transformer_class(mapping.transformer)
+    except ValueError as exc:
+        return [ConfigError(project.mapping_files[mapping.name], "transformer", str(exc))]
+    return []

@@ -1,0 +1,1 @@
+"""DAG factory: one incremental DAG per mapping and one nightly full-sync DAG."""

@@ -1,0 +1,147 @@
+"""Build the DAGs from a mappings folder: ``sync_<mapping>`` (incremental, every 5 minutes by
+default) for each mapping, and ``sync_full_nightly`` (every mapping in full, at 02:00).
+
+Parsing does no database or network work: it reads YAML and builds operators, nothing more.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from airflow.sdk import DAG, CronDataIntervalTimetable, CronTriggerTimetable, Param, TaskGroup
+
+from sync_operators.config.durations import format_duration
+from sync_operators.config.loading import Project, load_project
+from sync_operators.config.models import MappingConfig
+from sync_operators.dag_factory.ordering import dependency_order
+from sync_operators.operators import (
+    SyncCleanupOperator,
+    SyncExtractOperator,
+    SyncLoadOperator,
+    SyncRunFailedOperator,
+    SyncTransformOperator,
+)
+
+NIGHTLY_DAG_ID = "sync_full_nightly"
+NIGHTLY_SCHEDULE = "0 2 * * *"
+START_DATE = datetime.fromisoformat("2026-01-01T00:00:00+00:00")
+
+
+def default_args() -> dict[str, object]:
+    """Retries with a delay: the sources are old and flaky, and every step is safe to rerun."""
+    return {
+        "owner": "erp-sync",
+        "retries": int(os.environ.get("ERP_SYNC_TASK_RETRIES", "2")),
+        "retry_delay": timedelta(seconds=int(os.environ.get("ERP_SYNC_RETRY_DELAY", "60"))),
+        "retry_exponential_backoff": True,
+    }
+
+
+def schedule_timezone() -> str:
+    """Time zone of the schedules (the nightly 02:00 in particular)."""
+    return os.environ.get("ERP_SYNC_TIMEZONE", "UTC")
+
+
+def mapping_dag_id(mapping: str) -> str:
+    """The incremental DAG's id for a mapping."""
+    return f"sync_{mapping}"
+
+
+def _add_steps(mappings_dir: str, mapping: MappingConfig, *, full: bool | None) -> tuple:
+    common = {"mapping": mapping.name, "mappings_dir": mappings_dir}
+    extract = SyncExtractOperator(task_id="extract", full=full, **common)
+    transform = SyncTransformOperator(task_id="transform", **common)
+    load = SyncLoadOperator(task_id="load", **common)
+    cleanup = SyncCleanupOperator(task_id="cleanup", trigger_rule="all_done", retries=1, **common)
+    failed = SyncRunFailedOperator(task_id="fail_run_if_a_step_failed", mapping=mapping.name)
+    extract >> transform >> load >> cleanup
+    [extract, transform, load] >> failed
+    return extract, load, cleanup, failed
+
+
+def _doc(project: Project, mapping: MappingConfig) -> str:
+    source = project.source_of(mapping)
+    target = project.target_of(mapping)
+    table = f"{mapping.db_schema or target.db_schema}.{mapping.target_table}"
+    return (
+        f"### {mapping.name}\n\n{mapping.description}\n\n"
+        f"- source: `{source.name}` ({source.extractor}, connection `{source.conn_id}`), "
+        f"endpoint `{mapping.endpoint}`\n"
+        f"- target: `{target.name}` table `{table}` on key {', '.join(mapping.key_columns)}\n"
+        f"- lookback: {format_duration(mapping.lookback)}\n"
+        f"- mapping file: `{project.mapping_files[mapping.name].name}`\n\n"
+        'Trigger with `{"full": true}` for a full sync. A manual run without a data interval '
+        "syncs everything since the last successful window."
+    )
+
+
+def build_mapping_dag(project: Project, mapping: MappingConfig, mappings_dir: str) -> DAG:
+    """The incremental DAG of one mapping: each scheduled run covers its data interval."""
+    source = project.source_of(mapping)
+    with DAG(
+        dag_id=mapping_dag_id(mapping.name),
+        description=f"Incremental sync of {mapping.entity_type} from {source.name}",
+        doc_md=_doc(project, mapping),
+        schedule=CronDataIntervalTimetable(mapping.schedule, timezone=schedule_timezone()),
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        default_args=default_args(),
+        tags=sorted({"erp-sync", source.name, mapping.entity_type, *mapping.tags}),
+        params={
+            "full": Param(
+                False, type="boolean", description="Sync every record, ignoring the window."
+            ),
+        },
+    ) as dag:
+        _add_steps(mappings_dir, mapping, full=None)
+    return dag
+
+
+def build_nightly_dag(project: Project, mappings_dir: str) -> DAG:
+    """One DAG syncing every enabled mapping in full, one task group each, in dependency order."""
+    mappings = [project.mappings[name] for name in dependency_order(project.mappings)]
+    with DAG(
+        dag_id=NIGHTLY_DAG_ID,
+        description="Nightly full sync of every mapping",
+        doc_md="Full sync of every mapping, each in its own task group, at 02:00.",
+        schedule=CronTriggerTimetable(NIGHTLY_SCHEDULE, timezone=schedule_timezone()),
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        default_args=default_args(),
+        tags=["erp-sync", "full"],
+    ) as dag:
+        loads = {}
+        for mapping in mappings:
+            with TaskGroup(group_id=mapping.name, tooltip=mapping.description or None):
+                extract, load, _cleanup, _failed = _add_steps(mappings_dir, mapping, full=True)
+            loads[mapping.name] = (extract, load)
+        for mapping in mappings:
+            for dependency in mapping.depends_on:
+                loads[dependency][1] >> loads[mapping.name][0]
+    return dag
+
+
+def build_dags(mappings_dir: str | Path) -> dict[str, DAG]:
+    """All DAGs of a mappings folder, keyed by DAG id, in a stable order."""
+    mappings_dir = str(mappings_dir)
+    project = load_project(mappings_dir)
+    enabled = {name: m for name, m in sorted(project.mappings.items()) if m.enabled}
+    project.mappings = enabled
+    dags = {
+        mapping_dag_id(name): build_mapping_dag(project, mapping, mappings_dir)
+        for name, mapping in enabled.items()
+    }
+    dags[NIGHTLY_DAG_ID] = build_nightly_dag(project, mappings_dir)
+    return dags
+
+
+def default_mappings_dir(dags_file: str) -> Path:
+    """``$ERP_SYNC_MAPPINGS_DIR``, else ``include/mappings`` beside the DAGs folder."""
+    configured = os.environ.get("ERP_SYNC_MAPPINGS_DIR")
+    if configured:
+        return Path(configured)
+    return Path(dags_file).resolve().parent.parent / "include" / "mappings"

@@ -1,0 +1,35 @@
+"""Per-record problems: a record that cannot be extracted, transformed or loaded is recorded with
+its id and reason in ``sync.sync_log_detail`` while the rest of the batch goes on."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Stage = Literal["extract", "transform", "load"]
+
+
+class RecordRejected(ValueError):
+    """Raised inside a transformer to reject one record, naming the field at fault."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class RecordError:
+    """One record that did not make it, and why."""
+
+    record_id: str | None
+    stage: Stage
+    field: str | None
+    message: str
+    record: Mapping[str, Any] | None = None
+
+    def describe(self) -> str:
+        """One line for logs and failure messages."""
+        where = f" field '{self.field}'" if self.field else ""
+        return f"record {self.record_id or '<no id>'} ({self.stage}{where}): {self.message}"

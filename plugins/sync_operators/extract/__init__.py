@@ -1,0 +1,1 @@
+"""Extractors: read records from a source system page by page."""

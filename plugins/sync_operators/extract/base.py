@@ -1,0 +1,99 @@
+"""The extractor contract: read a source's records for a time window, one page at a time."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sync_operators.config.models import MappingConfig, SourceConfig
+from sync_operators.connection import ConnectionInfo
+
+Record = Mapping[str, Any]
+Page = Sequence[Record]
+
+
+@dataclass(frozen=True)
+class ExtractWindow:
+    """Half-open interval [start, end) of modification times, in UTC; ``None`` is unbounded.
+
+    A full sync uses ``ExtractWindow.everything()``; incremental runs bound both ends.
+    """
+
+    start: datetime | None = None
+    end: datetime | None = None
+
+    @classmethod
+    def everything(cls) -> ExtractWindow:
+        """The unbounded window of a full sync."""
+        return cls()
+
+    @property
+    def is_full(self) -> bool:
+        """True when the window does not filter at all."""
+        return self.start is None and self.end is None
+
+
+class ExtractorOptions(BaseModel):
+    """Options every extractor understands; subclasses add their own fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    page_size: int = Field(default=1000, ge=1, le=100_000)
+    modified_field: str = "modified_date"
+
+
+class BaseExtractor(ABC):
+    """Reads records from one source entity (an API endpoint, a table, a query).
+
+    Subclasses implement :meth:`pages`, yielding pages (sequences of dicts) so that no step ever
+    holds every record in memory. ``Options`` validates the source's ``options:`` block at parse
+    time, so a typo in a mapping folder fails before any run.
+    """
+
+    Options: ClassVar[type[ExtractorOptions]] = ExtractorOptions
+
+    def __init__(
+        self,
+        *,
+        source: SourceConfig,
+        mapping: MappingConfig,
+        connection: ConnectionInfo | None,
+    ) -> None:
+        self.source = source
+        self.mapping = mapping
+        self.connection = connection
+        self.options = self.Options.model_validate(source.options)
+        self.modified_field = mapping.modified_field or self.options.modified_field
+
+    @classmethod
+    def validate_options(cls, options: Mapping[str, Any]) -> None:
+        """Raise pydantic's ValidationError when ``options`` do not fit this extractor."""
+        cls.Options.model_validate(options)
+
+    @abstractmethod
+    def pages(self, window: ExtractWindow) -> Iterator[Page]:
+        """Yield the records modified inside ``window``, page by page, in a stable order."""
+
+    def record_key(self, record: Record) -> str | None:
+        """The record's key as text (key fields joined by '|'), or None when a part is missing."""
+        parts = []
+        for field in self.mapping.key:
+            value = record.get(field)
+            if value is None or value == "":
+                return None
+            parts.append(str(value))
+        return "|".join(parts)
+
+    def close(self) -> None:  # noqa: B027 - an optional hook, not an abstract method
+        """Release connections; called once extraction ends."""
+
+    def __enter__(self) -> BaseExtractor:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,65 @@
+"""A requests session with urllib3 retries: backoff with jitter on 5xx, dropped connections and
+timeouts, and Retry-After on 429/503, so extractors never hand-roll sleep loops."""
+
+from __future__ import annotations
+
+import requests
+from pydantic import BaseModel, ConfigDict, Field
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+class HttpRetryOptions(BaseModel):
+    """Retry and timeout settings shared by every HTTP source and target."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    retries: int = Field(default=5, ge=0, le=20)
+    backoff_factor: float = Field(default=0.5, ge=0)
+    backoff_max: float = Field(default=30.0, gt=0)
+    backoff_jitter: float = Field(default=0.25, ge=0)
+    retry_after_max: float = Field(default=60.0, gt=0)
+    timeout: float = Field(default=30.0, gt=0)
+
+
+class _CappedRetry(Retry):
+    """urllib3 Retry whose Retry-After wait is capped, so a hostile header cannot stall a run."""
+
+    retry_after_cap: float = 60.0
+
+    def get_retry_after(self, response):  # type: ignore[no-untyped-def]
+        wait = super().get_retry_after(response)
+        return None if wait is None else min(wait, self.retry_after_cap)
+
+    def new(self, **kw):  # type: ignore[no-untyped-def]
+        renewed = super().new(**kw)
+        renewed.retry_after_cap = self.retry_after_cap
+        return renewed
+
+
+def build_session(
+    options: HttpRetryOptions, methods: frozenset[str] | None = None
+) -> requests.Session:
+    """A session that retries idempotent requests with exponential backoff and jitter."""
+    retry = _CappedRetry(
+        total=options.retries,
+        connect=options.retries,
+        read=options.retries,
+        status=options.retries,
+        other=options.retries,
+        backoff_factor=options.backoff_factor,
+        backoff_max=options.backoff_max,
+        backoff_jitter=options.backoff_jitter,
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=methods or frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}),
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+    retry.retry_after_cap = options.retry_after_max
+    adapter = HTTPAdapter(max_retries=retry, pool_connections=2, pool_maxsize=4)
+    session = requests.Session()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session

@@ -1,0 +1,1 @@
+"""Loaders: merge staged rows into a target system."""

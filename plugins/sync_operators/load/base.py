@@ -1,0 +1,76 @@
+"""The loader contract: move a run's typed staging rows into the target system."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import psycopg
+from pydantic import BaseModel, ConfigDict
+
+from sync_operators.config.models import MappingConfig, TargetConfig
+from sync_operators.connection import ConnectionInfo
+from sync_operators.load.columns import ColumnSpec
+from sync_operators.staging.tables import StagingTables
+
+
+class LoaderOptions(BaseModel):
+    """Options every loader understands; subclasses add their own fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass
+class LoadResult:
+    """What the load did with the staged rows."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deduplicated: int = 0
+    failed: int = 0
+    deleted: int = 0
+
+
+class BaseLoader(ABC):
+    """Writes one mapping's staged rows into a target (a Postgres table, an HTTP API, ...).
+
+    ``staging_conn`` is the Postgres connection holding the staging tables and the sync log. A
+    loader must not commit it: the caller commits the load, the sync state and the log row in one
+    transaction, so a failed run leaves the target as it was.
+    """
+
+    Options: ClassVar[type[LoaderOptions]] = LoaderOptions
+
+    def __init__(
+        self,
+        *,
+        target: TargetConfig,
+        mapping: MappingConfig,
+        connection: ConnectionInfo | None,
+        modified_field: str | None = None,
+    ) -> None:
+        self.target = target
+        self.mapping = mapping
+        self.connection = connection
+        self.modified_field = modified_field
+        self.options = self.Options.model_validate(target.options)
+
+    @classmethod
+    def validate_options(cls, options: Mapping[str, Any]) -> None:
+        """Raise pydantic's ValidationError when ``options`` do not fit this loader."""
+        cls.Options.model_validate(options)
+
+    @abstractmethod
+    def describe_columns(self, staging_conn: psycopg.Connection) -> list[ColumnSpec]:
+        """Types and limits of the mapped target columns, in ``mapping.columns`` order."""
+
+    @abstractmethod
+    def create_typed_staging(self, staging_conn: psycopg.Connection, tables: StagingTables) -> None:
+        """Create the typed staging table for the mapped columns (plus ``_seq``)."""
+
+    @abstractmethod
+    def load(self, staging_conn: psycopg.Connection, tables: StagingTables) -> LoadResult:
+        """Move the typed staging rows into the target; do not commit ``staging_conn``."""

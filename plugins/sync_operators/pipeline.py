@@ -1,0 +1,361 @@
+"""The four steps of a mapping run — extract, transform, load, cleanup — as plain code.
+
+Each step opens its own staging-database connection and commits its own work, so each can run in
+its own Airflow task (and be retried alone). Operators are thin wrappers around these methods;
+tests and benchmarks call them directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+
+from sync_operators.config.loading import Project
+from sync_operators.config.models import MappingConfig, SourceConfig, TargetConfig
+from sync_operators.config.plugins import extractor_class, loader_class, transformer_class
+from sync_operators.connection import ConnectionInfo
+from sync_operators.errors import RecordError
+from sync_operators.extract.base import BaseExtractor
+from sync_operators.load.base import BaseLoader
+from sync_operators.load.columns import ColumnSpec
+from sync_operators.staging.tables import (
+    StagingTables,
+    copy_raw_records,
+    copy_typed_rows,
+    create_raw_table,
+    drop_stale_tables,
+    drop_tables,
+    ensure_staging_schema,
+    iter_raw_chunks,
+)
+from sync_operators.state import log as sync_log
+from sync_operators.state.schema import ensure_sync_schema
+from sync_operators.state.window import resolve_window
+from sync_operators.transform.base import BaseTransformer
+from sync_operators.transform.json_clean import dumps_clean
+
+logger = logging.getLogger(__name__)
+
+STALE_STAGING_AGE = timedelta(hours=24)
+
+
+class InvariantViolation(RuntimeError):
+    """Counts that do not add up: a record would be lost. The load is rolled back."""
+
+
+class RunNotStarted(RuntimeError):
+    """A later step ran for a run whose extract step never recorded its start."""
+
+
+def mapping_lock_key(mapping: str) -> str:
+    """The text hashed into the advisory lock that serialises loads of one mapping."""
+    return f"erp-sync:{mapping}"
+
+
+@dataclass
+class SyncJob:
+    """One mapping run: its configuration, identity and connections."""
+
+    project: Project
+    mapping: MappingConfig
+    run: sync_log.RunIdentity
+    connect_staging: Callable[[], psycopg.Connection]
+    source_connection: ConnectionInfo | None = None
+    target_connection: ConnectionInfo | None = None
+    chunk_size: int = 5000
+    log: logging.Logger = field(default=logger)
+
+    @property
+    def source(self) -> SourceConfig:
+        """The mapping's source."""
+        return self.project.source_of(self.mapping)
+
+    @property
+    def target(self) -> TargetConfig:
+        """The mapping's target."""
+        return self.project.target_of(self.mapping)
+
+    @property
+    def tables(self) -> StagingTables:
+        """This run's staging tables."""
+        return StagingTables.for_run(self.mapping.name, self.run.dag_id, self.run.run_id)
+
+    def make_extractor(self) -> BaseExtractor:
+        """Instantiate the source's extractor for this mapping."""
+        cls = extractor_class(self.source.extractor)
+        return cls(source=self.source, mapping=self.mapping, connection=self.source_connection)
+
+    def make_transformer(self) -> BaseTransformer:
+        """Instantiate the mapping's transformer."""
+        cls = transformer_class(self.mapping.transformer)
+        return cls(mapping=self.mapping, source=self.source)
+
+    def make_loader(self) -> BaseLoader:
+        """Instantiate the target's loader for this mapping."""
+        cls = loader_class(self.target.loader)
+        modified = self.mapping.modified_field or self.source.options.get(
+            "modified_field", "modified_date"
+        )
+        return cls(
+            target=self.target,
+            mapping=self.mapping,
+            connection=self.target_connection,
+            modified_field=modified,
+        )
+
+    def secrets(self) -> list[str]:
+        """Connection secrets that must be masked in anything this run writes."""
+        found: list[str] = []
+        for connection in (self.source_connection, self.target_connection):
+            if connection is not None:
+                found.extend(connection.secrets())
+        return found
+
+    def mask(self, text: str) -> str:
+        """Replace every known secret in ``text`` with ``***``."""
+        for secret in sorted(self.secrets(), key=len, reverse=True):
+            text = text.replace(secret, "***")
+        return text
+
+    def extract(
+        self,
+        *,
+        full: bool,
+        interval_start: datetime | None,
+        interval_end: datetime | None,
+        now: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Decide the window, then stream the source's pages into the raw staging table."""
+        started = time.monotonic()
+        with self.connect_staging() as conn:
+            ensure_sync_schema(conn)
+            ensure_staging_schema(conn)
+            conn.commit()
+            state = sync_log.read_state(conn, self.mapping.name)
+            window = resolve_window(
+                full=full,
+                interval_start=interval_start,
+                interval_end=interval_end,
+                last_window_end=state.last_window_end,
+                now=now or datetime.now(UTC),
+                lookback=self.mapping.lookback,
+            )
+            log_id = sync_log.start_run(
+                conn,
+                self.run,
+                mode=window.mode,
+                window_start=window.start,
+                window_end=window.end,
+                filter_start=window.filter_start,
+            )
+            conn.commit()
+            self.log.info(
+                "Mapping %s: %s sync of window [%s, %s) (source filter from %s)",
+                self.mapping.name,
+                window.mode,
+                window.start or "-inf",
+                window.end,
+                window.filter_start or "-inf",
+            )
+            create_raw_table(conn, self.tables)
+            with self.make_extractor() as extractor:
+                extracted = copy_raw_records(
+                    conn, self.tables, self._raw_rows(extractor, window.extract_window)
+                )
+            sync_log.update_counts(conn, log_id, extracted=extracted)
+            conn.commit()
+        elapsed = time.monotonic() - started
+        self.log.info("Extracted %d records in %.2fs", extracted, elapsed)
+        return {
+            "mapping": self.mapping.name,
+            "mode": window.mode,
+            "window_start": window.start.isoformat() if window.start else None,
+            "window_end": window.end.isoformat(),
+            "extracted": extracted,
+            "raw_table": f"{self.tables.schema}.{self.tables.raw}",
+            "seconds": round(elapsed, 3),
+        }
+
+    @staticmethod
+    def _raw_rows(extractor: BaseExtractor, window: Any) -> Iterator[tuple[int, str | None, str]]:
+        sequence = 0
+        for page in extractor.pages(window):
+            for record in page:
+                sequence += 1
+                yield sequence, extractor.record_key(record), dumps_clean(record)
+
+    def transform(self) -> dict[str, Any]:
+        """Transform the raw staging table into the typed one, chunk by chunk; bad records go to
+        ``sync_log_detail`` and the rest continue."""
+        started = time.monotonic()
+        transformer = self.make_transformer()
+        loader = self.make_loader()
+        source_field_of = {f.target_field: name for name, f in self.mapping.fields.items()}
+        with self.connect_staging() as conn:
+            log_id = self._log_id(conn)
+            sync_log.delete_errors(conn, log_id, ["transform", "load"])
+            specs = loader.describe_columns(conn)
+            loader.create_typed_staging(conn, self.tables)
+            staged = failed = 0
+            for chunk in iter_raw_chunks(conn, self.tables, self.chunk_size):
+                rows, errors = self._transform_chunk(transformer, chunk, specs, source_field_of)
+                staged += copy_typed_rows(conn, self.tables, self.mapping.columns, rows)
+                failed += sync_log.record_errors(conn, log_id, self.mapping.name, errors)
+            sync_log.update_counts(conn, log_id, failed=failed)
+            conn.commit()
+        elapsed = time.monotonic() - started
+        self.log.info("Transformed %d records, %d failed, in %.2fs", staged, failed, elapsed)
+        return {"staged": staged, "failed": failed, "seconds": round(elapsed, 3)}
+
+    def _transform_chunk(
+        self,
+        transformer: BaseTransformer,
+        chunk: list[tuple[int, str | None, Any]],
+        specs: list[ColumnSpec],
+        source_field_of: dict[str, str],
+    ) -> tuple[list[tuple[Any, ...]], list[RecordError]]:
+        errors: list[RecordError] = []
+        keyed = []
+        for seq, key, record in chunk:
+            if key is None:
+                missing = ", ".join(self.mapping.key)
+                errors.append(
+                    RecordError(f"#{seq}", "extract", missing, "key field is missing", record)
+                )
+            else:
+                keyed.append((seq, key, record))
+        rows, transform_errors = transformer.transform_many((key, rec) for _, key, rec in keyed)
+        errors.extend(transform_errors)
+        checked_specs = [(index, spec) for index, spec in enumerate(specs) if _needs_check(spec)]
+        accepted = []
+        for (seq, key, record), row in zip(keyed, rows, strict=True):
+            if row is None:
+                continue
+            problem = None
+            for index, spec in checked_specs:
+                problem = spec.check(row[index])
+                if problem:
+                    errors.append(
+                        RecordError(key, "load", source_field_of.get(spec.name), problem, record)
+                    )
+                    break
+            if problem is None:
+                accepted.append((*row, seq))
+        return accepted, errors
+
+    def load(self) -> dict[str, Any]:
+        """Merge the typed staging table into the target, and in the same transaction record the
+        counts and advance the sync state."""
+        started = time.monotonic()
+        loader = self.make_loader()
+        with self.connect_staging() as conn:
+            log_row = self._log_row(conn)
+            self._lock_mapping(conn)
+            result = loader.load(conn, self.tables)
+            counts = sync_log.RunCounts(
+                extracted=log_row["extracted"],
+                created=result.created,
+                updated=result.updated,
+                unchanged=result.unchanged,
+                failed=log_row["failed"] + result.failed,
+                deduplicated=result.deduplicated,
+                deleted=result.deleted,
+            )
+            if counts.unaccounted() != 0:
+                conn.rollback()
+                raise InvariantViolation(
+                    f"mapping {self.mapping.name}: {counts.unaccounted()} extracted records are "
+                    f"unaccounted for ({counts.as_dict()}); the target was left unchanged"
+                )
+            sync_log.finish_run(conn, log_row["id"], counts)
+            sync_log.advance_state(conn, self.run, log_row["window_end"])
+            conn.commit()
+        elapsed = time.monotonic() - started
+        summary = {**counts.as_dict(), "seconds": round(elapsed, 3)}
+        self.log.info("Loaded: %s", summary)
+        return summary
+
+    def _lock_mapping(self, conn: psycopg.Connection) -> None:
+        key = mapping_lock_key(self.mapping.name)
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", (key,))
+            (acquired,) = cur.fetchone()  # type: ignore[misc]
+            if not acquired:
+                self.log.info(
+                    "Mapping %s is being loaded by another run; waiting for it to finish",
+                    self.mapping.name,
+                )
+                cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (key,))
+                self.log.info("Lock on mapping %s acquired", self.mapping.name)
+
+    def cleanup(self, *, keep_staging: bool = False) -> dict[str, Any]:
+        """Drop this run's staging tables and any left behind by killed runs."""
+        with self.connect_staging() as conn:
+            ensure_staging_schema(conn)
+            if not keep_staging:
+                drop_tables(conn, self.tables)
+            stale = drop_stale_tables(conn, STALE_STAGING_AGE)
+            conn.commit()
+        if stale:
+            self.log.info("Dropped %d stale staging tables: %s", len(stale), ", ".join(stale))
+        return {"kept_staging": keep_staging, "stale_dropped": len(stale)}
+
+    def record_failure(self, error: BaseException | str) -> None:
+        """Mark the run failed in the sync log; never raises (the original error matters more)."""
+        text = self.mask(str(error))[:4000]
+        try:
+            with self.connect_staging() as conn:
+                ensure_sync_schema(conn)
+                sync_log.fail_run(conn, self.run, text)
+                conn.commit()
+        except Exception:
+            self.log.exception("Could not record the failure of %s in the sync log", self.run)
+
+    def _log_row(self, conn: psycopg.Connection) -> dict[str, Any]:
+        row = sync_log.find_run(conn, self.run)
+        if row is None:
+            raise RunNotStarted(
+                f"no sync_log row for mapping {self.mapping.name} in run {self.run.run_id}: "
+                "the extract step has not run"
+            )
+        return row
+
+    def _log_id(self, conn: psycopg.Connection) -> int:
+        return int(self._log_row(conn)["id"])
+
+    def run_all(
+        self,
+        *,
+        full: bool = False,
+        interval_start: datetime | None = None,
+        interval_end: datetime | None = None,
+        now: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Run every step in this process (tests, benchmarks); cleanup runs whatever happens."""
+        try:
+            extracted = self.extract(
+                full=full, interval_start=interval_start, interval_end=interval_end, now=now
+            )
+            transformed = self.transform()
+            loaded = self.load()
+        except Exception as exc:
+            self.record_failure(exc)
+            raise
+        finally:
+            self.cleanup()
+        return {**extracted, **transformed, **loaded}
+
+
+def _needs_check(spec: ColumnSpec) -> bool:
+    return (
+        not spec.nullable
+        or spec.max_length is not None
+        or spec.data_type in ("smallint", "integer", "bigint")
+        or (spec.data_type == "numeric" and spec.numeric_precision is not None)
+    )

@@ -1,0 +1,257 @@
+"""Writes to the sync log: one ``sync_log`` row per mapping run, ``sync_log_detail`` rows for
+records that failed, and the ``sync_state`` watermark of each mapping."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+from sync_operators.errors import RecordError
+from sync_operators.transform.json_clean import dumps_clean
+
+MAX_RECORD_ID = 255
+
+
+@dataclass(frozen=True)
+class RunIdentity:
+    """Which mapping, in which DAG run."""
+
+    mapping: str
+    dag_id: str
+    run_id: str
+
+
+@dataclass
+class RunCounts:
+    """What happened to the extracted records; they always add up (see :meth:`unaccounted`)."""
+
+    extracted: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    deduplicated: int = 0
+    deleted: int = 0
+
+    def unaccounted(self) -> int:
+        """Records neither loaded, unchanged, failed nor collapsed as duplicates (must be 0)."""
+        accounted = self.created + self.updated + self.unchanged + self.failed + self.deduplicated
+        return self.extracted - accounted
+
+    def as_dict(self) -> dict[str, int]:
+        """Counts by name, for XCom and summaries."""
+        return {field.name: getattr(self, field.name) for field in fields(self)}
+
+
+@dataclass(frozen=True)
+class SyncState:
+    """Where a mapping stands: the end of its last successful window."""
+
+    mapping: str
+    last_window_end: datetime | None
+    last_status: str | None
+    last_success_at: datetime | None
+
+
+def start_run(
+    conn: psycopg.Connection,
+    run: RunIdentity,
+    *,
+    mode: str,
+    window_start: datetime | None,
+    window_end: datetime | None,
+    filter_start: datetime | None,
+) -> int:
+    """Insert or reset the run's log row (a retry starts it afresh) and return its id."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """
+            INSERT INTO sync.sync_log AS l
+                (mapping, dag_id, run_id, mode, window_start, window_end, filter_start)
+            VALUES (%s, %s, %s, %s, %s, %s, %s)
+            ON CONFLICT (mapping, dag_id, run_id) DO UPDATE SET
+                mode = EXCLUDED.mode, window_start = EXCLUDED.window_start,
+                window_end = EXCLUDED.window_end, filter_start = EXCLUDED.filter_start,
+                status = 'running', extracted = 0, created = 0, updated = 0, unchanged = 0,
+                failed = 0, deduplicated = 0, deleted = 0, started_at = now(),
+                finished_at = NULL, error = NULL
+            RETURNING id
+            """,
+            (run.mapping, run.dag_id, run.run_id, mode, window_start, window_end, filter_start),
+        )
+        (log_id,) = cur.fetchone()  # type: ignore[misc]
+        cur.execute("DELETE FROM sync.sync_log_detail WHERE sync_log_id = %s", (log_id,))
+    return int(log_id)
+
+
+def find_run(conn: psycopg.Connection, run: RunIdentity) -> dict[str, Any] | None:
+    """The run's log row as a dict, or None when extraction never started."""
+    with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+        cur.execute(
+            "SELECT * FROM sync.sync_log WHERE mapping = %s AND dag_id = %s AND run_id = %s",
+            (run.mapping, run.dag_id, run.run_id),
+        )
+        return cur.fetchone()
+
+
+def update_counts(conn: psycopg.Connection, log_id: int, **counts: int) -> None:
+    """Set some count columns of a log row."""
+    allowed = {field.name for field in fields(RunCounts)}
+    unknown = set(counts) - allowed
+    if unknown:
+        raise ValueError(f"unknown count columns: {sorted(unknown)}")
+    assignments = psycopg.sql.SQL(", ").join(
+        psycopg.sql.SQL("{} = {}").format(psycopg.sql.Identifier(name), psycopg.sql.Placeholder())
+        for name in counts
+    )
+    with conn.cursor() as cur:
+        cur.execute(
+            psycopg.sql.SQL("UPDATE sync.sync_log SET {} WHERE id = %s").format(assignments),
+            (*counts.values(), log_id),
+        )
+
+
+def clean_record_id(record_id: str | None) -> str | None:
+    """Fit an id into ``record_id varchar(255)``, marking a cut one with a trailing ellipsis."""
+    if record_id is None or len(record_id) <= MAX_RECORD_ID:
+        return record_id
+    return record_id[: MAX_RECORD_ID - 1] + "…"
+
+
+def record_errors(
+    conn: psycopg.Connection, log_id: int, mapping: str, errors: Iterable[RecordError]
+) -> int:
+    """Store per-record errors with the cleaned raw record; returns how many were written."""
+    rows = [
+        (
+            log_id,
+            mapping,
+            clean_record_id(error.record_id),
+            error.stage,
+            error.field,
+            error.message,
+            None if error.record is None else dumps_clean(error.record),
+        )
+        for error in errors
+    ]
+    if not rows:
+        return 0
+    with conn.cursor() as cur:
+        cur.executemany(
+            """
+            INSERT INTO sync.sync_log_detail
+                (sync_log_id, mapping, record_id, stage, field, message, raw_record)
+            VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb)
+            """,
+            rows,
+        )
+    return len(rows)
+
+
+def delete_errors(conn: psycopg.Connection, log_id: int, stages: Sequence[str]) -> None:
+    """Forget the errors of some stages of a run, so a retried stage does not double them."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "DELETE FROM sync.sync_log_detail WHERE sync_log_id = %s AND stage = ANY(%s)",
+            (log_id, list(stages)),
+        )
+
+
+def first_errors(conn: psycopg.Connection, log_id: int, limit: int = 5) -> list[str]:
+    """The first few error reasons of a run, for failure messages."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """
+            SELECT coalesce(record_id, '<no id>'), stage, field, message
+            FROM sync.sync_log_detail WHERE sync_log_id = %s ORDER BY id LIMIT %s
+            """,
+            (log_id, limit),
+        )
+        return [
+            f"record {rid} ({stage}{f' field {field!r}' if field else ''}): {message}"
+            for rid, stage, field, message in cur.fetchall()
+        ]
+
+
+def finish_run(
+    conn: psycopg.Connection, log_id: int, counts: RunCounts, status: str = "success"
+) -> None:
+    """Mark the run finished with its final counts."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """
+            UPDATE sync.sync_log SET status = %s, extracted = %s, created = %s, updated = %s,
+                unchanged = %s, failed = %s, deduplicated = %s, deleted = %s,
+                finished_at = now(), error = NULL
+            WHERE id = %s
+            """,
+            (
+                status,
+                counts.extracted,
+                counts.created,
+                counts.updated,
+                counts.unchanged,
+                counts.failed,
+                counts.deduplicated,
+                counts.deleted,
+                log_id,
+            ),
+        )
+
+
+def fail_run(conn: psycopg.Connection, run: RunIdentity, error: str) -> None:
+    """Mark the run failed with the error text (no-op when it never started)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """
+            UPDATE sync.sync_log SET status = 'failed', error = %s, finished_at = now()
+            WHERE mapping = %s AND dag_id = %s AND run_id = %s AND status <> 'success'
+            """,
+            (error, run.mapping, run.dag_id, run.run_id),
+        )
+        cur.execute(
+            """
+            INSERT INTO sync.sync_state (mapping, last_status, last_run_id, updated_at)
+            VALUES (%s, 'failed', %s, now())
+            ON CONFLICT (mapping) DO UPDATE SET last_status = 'failed',
+                last_run_id = EXCLUDED.last_run_id, updated_at = now()
+            """,
+            (run.mapping, run.run_id),
+        )
+
+
+def read_state(conn: psycopg.Connection, mapping: str) -> SyncState:
+    """The mapping's state; all None before its first successful run."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """
+            SELECT last_window_end, last_status, last_success_at
+            FROM sync.sync_state WHERE mapping = %s
+            """,
+            (mapping,),
+        )
+        row = cur.fetchone()
+    if row is None:
+        return SyncState(mapping, None, None, None)
+    return SyncState(mapping, *row)
+
+
+def advance_state(conn: psycopg.Connection, run: RunIdentity, window_end: datetime) -> None:
+    """Record a success; the watermark only moves forward (a backfill never rewinds it)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """
+            INSERT INTO sync.sync_state AS s
+                (mapping, last_window_end, last_status, last_run_id, last_success_at, updated_at)
+            VALUES (%s, %s, 'success', %s, now(), now())
+            ON CONFLICT (mapping) DO UPDATE SET
+                last_window_end = GREATEST(s.last_window_end, EXCLUDED.last_window_end),
+                last_status = 'success', last_run_id = EXCLUDED.last_run_id,
+                last_success_at = now(), updated_at = now()
+            """,
+            (run.mapping, window_end, run.run_id),
+        )

@@ -1,0 +1,69 @@
+"""DDL of the ``sync`` schema: sync_log, sync_log_detail and sync_state, created idempotently."""
+
+from __future__ import annotations
+
+import psycopg
+
+SYNC_SCHEMA = "sync"
+_DDL_LOCK = 0x5E5C_0002
+
+DDL = """
+CREATE SCHEMA IF NOT EXISTS sync;
+
+CREATE TABLE IF NOT EXISTS sync.sync_log (
+    id            bigserial PRIMARY KEY,
+    mapping       text NOT NULL,
+    dag_id        text NOT NULL,
+    run_id        text NOT NULL,
+    mode          text NOT NULL CHECK (mode IN ('incremental', 'full')),
+    window_start  timestamptz,
+    window_end    timestamptz,
+    filter_start  timestamptz,
+    status        text NOT NULL DEFAULT 'running'
+                  CHECK (status IN ('running', 'success', 'failed')),
+    extracted     integer NOT NULL DEFAULT 0,
+    created       integer NOT NULL DEFAULT 0,
+    updated       integer NOT NULL DEFAULT 0,
+    unchanged     integer NOT NULL DEFAULT 0,
+    failed        integer NOT NULL DEFAULT 0,
+    deduplicated  integer NOT NULL DEFAULT 0,
+    deleted       integer NOT NULL DEFAULT 0,
+    started_at    timestamptz NOT NULL DEFAULT now(),
+    finished_at   timestamptz,
+    error         text,
+    UNIQUE (mapping, dag_id, run_id)
+);
+
+CREATE INDEX IF NOT EXISTS sync_log_mapping_started_idx
+    ON sync.sync_log (mapping, started_at DESC);
+
+CREATE TABLE IF NOT EXISTS sync.sync_log_detail (
+    id           bigserial PRIMARY KEY,
+    sync_log_id  bigint NOT NULL REFERENCES sync.sync_log (id) ON DELETE CASCADE,
+    mapping      text NOT NULL,
+    record_id    varchar(255),
+    stage        text NOT NULL CHECK (stage IN ('extract', 'transform', 'load')),
+    field        text,
+    message      text NOT NULL,
+    raw_record   jsonb,
+    created_at   timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE INDEX IF NOT EXISTS sync_log_detail_log_idx ON sync.sync_log_detail (sync_log_id);
+
+CREATE TABLE IF NOT EXISTS sync.sync_state (
+    mapping          text PRIMARY KEY,
+    last_window_end  timestamptz,
+    last_status      text,
+    last_run_id      text,
+    last_success_at  timestamptz,
+    updated_at       timestamptz NOT NULL DEFAULT now()
+);
+"""
+
+
+def ensure_sync_schema(conn: psycopg.Connection) -> None:
+    """Create the sync schema and its tables if missing; safe to call from concurrent tasks."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK,))
+        cur.execute(DDL)

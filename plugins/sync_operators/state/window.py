@@ -1,0 +1,66 @@
+"""Which records a run reads: the window rules for scheduled, manual, backfill and full runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sync_operators.extract.base import ExtractWindow
+
+
+@dataclass(frozen=True)
+class SyncWindow:
+    """The window a run covers and the (possibly wider) window it asks the source for.
+
+    ``start``/``end`` are the true window; ``filter_start`` is ``start`` minus the lookback. The
+    sync state stores ``end`` only, never the widened start. A full run has no bounds but still
+    an ``end``: the moment it started, which later manual runs continue from.
+    """
+
+    mode: str
+    start: datetime | None
+    end: datetime
+    filter_start: datetime | None
+
+    @property
+    def extract_window(self) -> ExtractWindow:
+        """The bounds handed to the extractor."""
+        if self.mode == "full":
+            return ExtractWindow.everything()
+        return ExtractWindow(self.filter_start, self.end)
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment!r}: window bounds must carry a time zone")
+    return datetime.fromtimestamp(moment.timestamp(), UTC)
+
+
+def resolve_window(
+    *,
+    full: bool,
+    interval_start: datetime | None,
+    interval_end: datetime | None,
+    last_window_end: datetime | None,
+    now: datetime,
+    lookback: timedelta = timedelta(),
+) -> SyncWindow:
+    """Decide the window of a run.
+
+    - ``full``: everything, ending now.
+    - A real data interval (scheduled runs, backfills): [interval_start, interval_end).
+    - A manual run (no interval, or an empty one): [last successful window end, now); a full sync
+      when the mapping never succeeded.
+    Manual windows end at a whole second so the next window starts exactly where this one ended.
+    """
+    now = _utc(now).replace(microsecond=0)
+    if full:
+        return SyncWindow("full", None, now, None)
+    if interval_start is not None and interval_end is not None and interval_start < interval_end:
+        start, end = _utc(interval_start), _utc(interval_end)
+        return SyncWindow("incremental", start, end, start - lookback)
+    if last_window_end is None:
+        return SyncWindow("full", None, now, None)
+    start = _utc(last_window_end)
+    end = max(now, start)
+    return SyncWindow("incremental", start, end, start - lookback)

@@ -1,0 +1,1 @@
+"""Transformers: turn extracted source records into rows of the target table."""

@@ -1,0 +1,74 @@
+"""The seed's field mapping: ``source_field: {target_field, transform, default, required}``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from sync_operators.errors import RecordError, RecordRejected
+from sync_operators.transform.base import BaseTransformer, Row
+from sync_operators.transform.transforms import TransformError, compile_steps
+
+FieldFunction = Callable[[Mapping[str, Any]], Any]
+
+
+class FieldMappingTransformer(BaseTransformer):
+    """Applies each field's named transforms; the default transformer of every mapping.
+
+    Subclass it to add entity-specific rules: override :meth:`transform`, call ``super()`` and
+    adjust the returned dict, or raise :class:`RecordRejected` to turn a record away.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._fields: list[tuple[str, str, FieldFunction]] = [
+            (source_field, field.target_field, self._compile(source_field, field))
+            for source_field, field in self.mapping.fields.items()
+        ]
+
+    def _compile(self, source_field: str, field: Any) -> FieldFunction:
+        convert = compile_steps(field.steps, self.context)
+        default = field.default
+        required = field.required
+
+        def apply(record: Mapping[str, Any]) -> Any:
+            value = convert(record.get(source_field))
+            if value is None or value == "":
+                value = default if default is not None else value
+            if required and (value is None or value == ""):
+                raise TransformError("required value is missing")
+            return value
+
+        return apply
+
+    def transform(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """Map one record; a bad value rejects the record naming the source field."""
+        row = {}
+        for source_field, target_field, apply in self._fields:
+            try:
+                row[target_field] = apply(record)
+            except TransformError as exc:
+                raise RecordRejected(str(exc), field=source_field) from exc
+        return row
+
+    def transform_many(
+        self, records: Iterable[tuple[str | None, Mapping[str, Any]]]
+    ) -> tuple[list[Row | None], list[RecordError]]:
+        """Fast path building tuples directly, unless a subclass customised :meth:`transform`."""
+        if type(self).transform is not FieldMappingTransformer.transform:
+            return super().transform_many(records)
+        functions = [(source_field, apply) for source_field, _, apply in self._fields]
+        rows: list[Row | None] = []
+        errors: list[RecordError] = []
+        for record_id, record in records:
+            values: list[Any] = []
+            try:
+                for _, apply in functions:
+                    values.append(apply(record))
+            except TransformError as exc:
+                field = functions[len(values)][0]
+                rows.append(None)
+                errors.append(RecordError(record_id, "transform", field, str(exc), record))
+                continue
+            rows.append(tuple(values))
+        return rows, errors
