@@ -1,0 +1,95 @@
+"""Command line entry point: python -m erp_simulator --port 8765 ..."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from types import FrameType
+
+from erp_simulator.data import Dataset
+from erp_simulator.server import SimulatorServer
+
+
+def _anchor(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=None)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO timestamp: {text!r}") from None
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(
+        prog="python -m erp_simulator", description="Serve a simulated legacy 4D ERP REST API."
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
+    parser.add_argument("--products", type=int, default=1000)
+    parser.add_argument("--customers", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--anchor",
+        type=_anchor,
+        default=None,
+        help="naive local time the data is generated around (default: now, whole minute)",
+    )
+    parser.add_argument("--username", help="require Basic auth on /rest/$info")
+    parser.add_argument("--password")
+    parser.add_argument("--ready-file", type=Path, help="write the URL here once listening")
+    parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    args = parser.parse_args(argv)
+    if (args.username is None) != (args.password is None):
+        parser.error("--username and --password must be given together")
+    return args
+
+
+def _write_ready_file(path: Path, url: str) -> None:
+    """Write atomically so a waiting script never reads a partial URL."""
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(url + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the simulator until SIGTERM or SIGINT."""
+    args = parse_args(argv)
+    anchor = args.anchor or datetime.now().replace(second=0, microsecond=0)
+    dataset = Dataset.generate(
+        seed=args.seed, anchor=anchor, products=args.products, customers=args.customers
+    )
+    stopping = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    server = SimulatorServer(
+        dataset,
+        host=args.host,
+        port=args.port,
+        username=args.username,
+        password=args.password,
+        verbose=args.verbose,
+    ).start()
+    try:
+        print(f"erp_simulator listening on {server.url}", flush=True)
+        if args.ready_file is not None:
+            _write_ready_file(args.ready_file, server.url)
+        while not stopping.wait(0.5):
+            pass
+    finally:
+        server.stop()
+        if args.ready_file is not None:
+            args.ready_file.unlink(missing_ok=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,171 @@
+"""Thread-safe in-memory store of the simulated ERP tables.
+
+Records are replaced, never mutated in place, so a snapshot handed to a request thread stays
+consistent while tests change data between pages.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from erp_simulator.generator import generate_customers, generate_products
+
+Record = dict[str, Any]
+
+PRIMARY_KEYS: dict[str, str] = {"Products": "product_id", "Customers": "customer_id"}
+DEFAULT_ANCHOR = datetime(2026, 3, 1, 6, 0, 0)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Records of one table in __KEY order, plus the global stamp when taken."""
+
+    table: str
+    stamp: int
+    records: tuple[Mapping[str, Any], ...]
+
+
+class Dataset:
+    """Tables of records keyed by primary key; every change bumps the record's __STAMP."""
+
+    def __init__(self, primary_keys: Mapping[str, str] = PRIMARY_KEYS) -> None:
+        self._lock = threading.Lock()
+        self._primary_keys = dict(primary_keys)
+        self._names = {name.lower(): name for name in self._primary_keys}
+        self._records: dict[str, dict[str, Record]] = {name: {} for name in self._primary_keys}
+        self._sorted_keys: dict[str, list[str] | None] = dict.fromkeys(self._primary_keys)
+        self._ordered: dict[str, tuple[Record, ...] | None] = dict.fromkeys(self._primary_keys)
+        self._stamp = 0
+
+    @classmethod
+    def generate(
+        cls,
+        *,
+        seed: int = 42,
+        anchor: datetime = DEFAULT_ANCHOR,
+        products: int = 1000,
+        customers: int = 500,
+    ) -> Dataset:
+        """Build the standard Products/Customers data set, deterministic for seed and anchor."""
+        dataset = cls()
+        dataset.upsert("Products", generate_products(seed, anchor, products))
+        dataset.upsert("Customers", generate_customers(seed, anchor, customers))
+        return dataset
+
+    @property
+    def stamp(self) -> int:
+        """Global stamp, incremented once per changed record."""
+        with self._lock:
+            return self._stamp
+
+    def tables(self) -> list[str]:
+        """Canonical table names."""
+        return list(self._primary_keys)
+
+    def table_name(self, table: str) -> str | None:
+        """Canonical spelling of a table name (case-insensitive), or None if unknown."""
+        return self._names.get(table.lower())
+
+    def primary_key(self, table: str) -> str:
+        """Primary key field of a table."""
+        return self._primary_keys[self._resolve(table)]
+
+    def rows(self, table: str) -> list[Record]:
+        """Copies of all records of a table in __KEY order."""
+        return [dict(record) for record in self.snapshot(table).records]
+
+    def get(self, table: str, key: str) -> Record | None:
+        """Copy of one record, or None if the key is unknown."""
+        name = self._resolve(table)
+        with self._lock:
+            record = self._records[name].get(str(key))
+            return dict(record) if record is not None else None
+
+    def snapshot(self, table: str) -> Snapshot:
+        """Consistent view of a table; the records must be treated as read-only."""
+        name = self._resolve(table)
+        with self._lock:
+            ordered = self._ordered[name]
+            if ordered is None:
+                records = self._records[name]
+                ordered = tuple(records[key] for key in self._keys_locked(name))
+                self._ordered[name] = ordered
+            return Snapshot(table=name, stamp=self._stamp, records=ordered)
+
+    def upsert(self, table: str, records: Iterable[Mapping[str, Any]]) -> int:
+        """Merge each record into the one with the same primary key, or insert it."""
+        name = self._resolve(table)
+        prepared = [self._split_key(name, record) for record in records]
+        with self._lock:
+            self._apply_locked(name, prepared)
+        return len(prepared)
+
+    def touch(
+        self,
+        table: str,
+        keys: Iterable[str],
+        modified_date: str,
+        fields: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Set modified_date (and optional fields) on existing records; returns how many."""
+        name = self._resolve(table)
+        changes = {**(fields or {}), "modified_date": modified_date}
+        for reserved in (self._primary_keys[name], "__KEY", "__STAMP"):
+            changes.pop(reserved, None)
+        with self._lock:
+            wanted = dict.fromkeys(str(key) for key in keys if str(key) in self._records[name])
+            self._apply_locked(name, [(key, dict(changes)) for key in wanted])
+        return len(wanted)
+
+    def delete(self, table: str, key: str) -> bool:
+        """Remove one record; returns False if it did not exist."""
+        name = self._resolve(table)
+        with self._lock:
+            if self._records[name].pop(str(key), None) is None:
+                return False
+            self._sorted_keys[name] = None
+            self._ordered[name] = None
+            self._stamp += 1
+            return True
+
+    def _resolve(self, table: str) -> str:
+        name = self.table_name(table)
+        if name is None:
+            raise KeyError(f"unknown table {table!r}")
+        return name
+
+    def _keys_locked(self, name: str) -> list[str]:
+        keys = self._sorted_keys[name]
+        if keys is None:
+            keys = sorted(self._records[name])
+            self._sorted_keys[name] = keys
+        return keys
+
+    def _apply_locked(self, name: str, prepared: list[tuple[str, Record]]) -> None:
+        """Write validated (key, fields) pairs; copy-on-write keeps snapshots stable."""
+        current = self._records[name]
+        for key, fields in prepared:
+            existing = current.get(key)
+            if existing is None:
+                self._sorted_keys[name] = None
+                existing = {"__KEY": key, "__STAMP": 0, self._primary_keys[name]: key}
+            current[key] = {**existing, **fields, "__STAMP": existing["__STAMP"] + 1}
+            self._stamp += 1
+        if prepared:
+            self._ordered[name] = None
+
+    def _split_key(self, name: str, record: Mapping[str, Any]) -> tuple[str, Record]:
+        """Validate a record and return (key, fields without the bookkeeping attributes)."""
+        if not isinstance(record, Mapping):
+            raise ValueError(f"record must be an object, got {type(record).__name__}")
+        primary_key = self._primary_keys[name]
+        key = record.get(primary_key, record.get("__KEY"))
+        if key is None or key == "":
+            raise ValueError(f"record lacks primary key {primary_key!r}")
+        fields = {k: v for k, v in record.items() if k not in ("__KEY", "__STAMP")}
+        fields[primary_key] = str(key)
+        return str(key), fields

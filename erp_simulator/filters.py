@@ -1,0 +1,168 @@
+"""Parser for the 4D-style $filter query parameter.
+
+Grammar (AND binds tighter than OR, keywords are case-insensitive)::
+
+    expression := term (OR term)*
+    term       := factor (AND factor)*
+    factor     := "(" expression ")" | field operator value
+    value      := 'single quoted' | "double quoted" | number | true | false
+
+The whole filter may itself be wrapped in double quotes, as 4D clients often send it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from erp_simulator.values import OPERATORS, comparator
+
+Predicate = Callable[[Mapping[str, Any]], bool]
+
+_TOKEN = re.compile(
+    r"""
+    (?P<space>\s+)
+    | (?P<op>==|!=|>=|<=|=|>|<)
+    | (?P<paren>[()])
+    | (?P<number>-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)
+    | (?P<name>[A-Za-z_][A-Za-z0-9_.]*)
+    | (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
+    """,
+    re.VERBOSE,
+)
+_ESCAPE = re.compile(r"\\(.)")
+_NOT_A_FIELD = {"and", "or", "true", "false"}
+
+
+class FilterError(ValueError):
+    """The $filter text is not valid."""
+
+
+@dataclass(frozen=True)
+class Token:
+    """One lexical token with its offset in the filter text."""
+
+    kind: str
+    text: str
+    position: int
+
+
+def _tokenize(text: str) -> list[Token]:
+    tokens: list[Token] = []
+    position = 0
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        if match is None:
+            snippet = text[position : position + 20]
+            raise FilterError(f"unexpected character at position {position}: {snippet!r}")
+        kind = match.lastgroup or ""
+        if kind != "space":
+            tokens.append(Token(kind, match.group(), position))
+        position = match.end()
+    return tokens
+
+
+def _literal(token: Token) -> Any:
+    """Python value of a value token."""
+    if token.kind == "string":
+        return _ESCAPE.sub(r"\1", token.text[1:-1])
+    if token.kind == "number":
+        number = float(token.text)
+        return int(number) if number.is_integer() and "." not in token.text else number
+    lowered = token.text.lower()
+    if token.kind == "name" and lowered in ("true", "false"):
+        return lowered == "true"
+    raise FilterError(f"expected a value at position {token.position}, got {token.text!r}")
+
+
+class _Parser:
+    """Recursive-descent parser turning tokens into a predicate."""
+
+    def __init__(self, tokens: list[Token]) -> None:
+        self._tokens = tokens
+        self._index = 0
+
+    def parse(self) -> Predicate:
+        predicate = self._expression()
+        if self._index < len(self._tokens):
+            token = self._tokens[self._index]
+            raise FilterError(f"unexpected {token.text!r} at position {token.position}")
+        return predicate
+
+    def _peek_keyword(self, keyword: str) -> bool:
+        if self._index >= len(self._tokens):
+            return False
+        token = self._tokens[self._index]
+        return token.kind == "name" and token.text.lower() == keyword
+
+    def _next(self, expected: str) -> Token:
+        if self._index >= len(self._tokens):
+            raise FilterError(f"unexpected end of filter, expected {expected}")
+        token = self._tokens[self._index]
+        self._index += 1
+        return token
+
+    def _expression(self) -> Predicate:
+        terms = [self._term()]
+        while self._peek_keyword("or"):
+            self._index += 1
+            terms.append(self._term())
+        if len(terms) == 1:
+            return terms[0]
+        return lambda record: any(term(record) for term in terms)
+
+    def _term(self) -> Predicate:
+        factors = [self._factor()]
+        while self._peek_keyword("and"):
+            self._index += 1
+            factors.append(self._factor())
+        if len(factors) == 1:
+            return factors[0]
+        return lambda record: all(factor(record) for factor in factors)
+
+    def _factor(self) -> Predicate:
+        token = self._next("a field name or '('")
+        if token.kind == "paren" and token.text == "(":
+            inner = self._expression()
+            closing = self._next("')'")
+            if closing.text != ")":
+                raise FilterError(f"expected ')' at position {closing.position}")
+            return inner
+        if token.kind != "name" or token.text.lower() in _NOT_A_FIELD:
+            raise FilterError(f"expected a field name at position {token.position}")
+        operator_token = self._next("a comparison operator")
+        if operator_token.kind != "op":
+            raise FilterError(
+                f"expected one of {', '.join(OPERATORS)} at position {operator_token.position}"
+            )
+        value = _literal(self._next("a value"))
+        return _comparison(token.text, operator_token.text, value)
+
+
+def _comparison(field: str, op: str, value: Any) -> Predicate:
+    """Predicate for one `field op value`; records lacking the field never match."""
+    missing = object()
+    test = comparator(op, value)
+
+    def matches(record: Mapping[str, Any]) -> bool:
+        current = record.get(field, missing)
+        return current is not missing and test(current)
+
+    return matches
+
+
+def unwrap(text: str) -> str:
+    """Strip surrounding whitespace and the optional double quotes around the whole filter."""
+    text = text.strip()
+    if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
+        return text[1:-1].strip()
+    return text
+
+
+def parse_filter(text: str | None) -> Predicate | None:
+    """Compile $filter text into a predicate; None or blank text means no filtering."""
+    if text is None or not unwrap(text):
+        return None
+    return _Parser(_tokenize(unwrap(text))).parse()

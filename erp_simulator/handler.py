@@ -1,0 +1,167 @@
+"""HTTP request handler speaking the legacy 4D REST dialect plus the /control endpoints."""
+
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler
+from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from erp_simulator.control import handle_control
+from erp_simulator.data import Snapshot
+from erp_simulator.errors import (
+    ERR_INTERNAL,
+    HttpError,
+    bad_request,
+    method_not_allowed,
+    not_found,
+    unauthorized,
+)
+from erp_simulator.query import Query, QueryError, parse_query, select
+
+if TYPE_CHECKING:
+    from erp_simulator.server import SimulatorHTTPServer, SimulatorServer
+
+SESSION_COOKIE = "WASID4D"
+VERSION = "20.0 (erp_simulator)"
+
+
+def encode_json(payload: Any) -> bytes:
+    """Serialise like the legacy system: UTF-8 and bare NaN tokens for missing floats."""
+    return json.dumps(payload, allow_nan=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class RequestHandler(BaseHTTPRequestHandler):
+    """Routes /rest and /control requests to the owning SimulatorServer."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "4D/20.0"
+    timeout = 60
+    disable_nagle_algorithm = True
+
+    @property
+    def simulator(self) -> SimulatorServer:
+        """The SimulatorServer this handler works for."""
+        return cast("SimulatorHTTPServer", self.server).simulator
+
+    def do_GET(self) -> None:
+        """Handle GET for /rest and /control."""
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        """Handle POST for /control."""
+        self._dispatch("POST")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Log to stderr only in verbose mode."""
+        if self.simulator.verbose:
+            super().log_message(format, *args)
+
+    def _dispatch(self, method: str) -> None:
+        url = urlsplit(self.path)
+        segments = [unquote(part) for part in url.path.split("/") if part]
+        params = {
+            name: values[0] for name, values in parse_qs(url.query, keep_blank_values=True).items()
+        }
+        try:
+            raw_body = self._read_body()
+            if segments[:1] == ["rest"]:
+                self.simulator.count_request()
+                self._rest(method, segments[1:], params)
+            elif segments[:1] == ["control"]:
+                body = self._parse_body(raw_body) if method == "POST" else None
+                payload = handle_control(self.simulator, method, segments[1:], body)
+                self._send_json(HTTPStatus.OK, payload)
+            else:
+                raise not_found(f"unknown path {url.path}")
+        except HttpError as error:
+            self._send_json(error.status, error.payload(), error_headers(error))
+        except OSError:
+            raise
+        except Exception as error:
+            self.log_error("request failed: %r", error)
+            failure = HttpError(HTTPStatus.INTERNAL_SERVER_ERROR, repr(error), ERR_INTERNAL)
+            self._send_json(failure.status, failure.payload())
+
+    def _read_body(self) -> bytes:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            raise bad_request("invalid Content-Length") from None
+        return self.rfile.read(length) if length > 0 else b""
+
+    @staticmethod
+    def _parse_body(raw: bytes) -> Any:
+        try:
+            return json.loads(raw or b"null")
+        except ValueError as error:
+            raise bad_request(f"body is not valid JSON: {error}") from None
+
+    def _rest(self, method: str, segments: list[str], params: dict[str, str]) -> None:
+        if len(segments) != 1:
+            raise not_found(f"unknown REST resource /rest/{'/'.join(segments)}")
+        if method != "GET":
+            raise method_not_allowed(method, f"/rest/{segments[0]}")
+        if segments[0] == "$info":
+            self._info()
+            return
+        if not self.simulator.has_session(self.headers.get("Cookie")):
+            raise unauthorized("no valid session, call /rest/$info first")
+        table = self.simulator.dataset.table_name(segments[0])
+        if table is None:
+            raise not_found(f"dataclass {segments[0]!r} does not exist")
+        try:
+            query = parse_query(params)
+        except QueryError as error:
+            raise bad_request(str(error)) from None
+        self.simulator.serve_page(table, lambda snapshot: self._page(snapshot, query))
+
+    def _info(self) -> None:
+        if not self.simulator.check_credentials(self.headers.get("Authorization")):
+            raise unauthorized("invalid user name or password")
+        session = self.simulator.open_session()
+        payload = {
+            "version": VERSION,
+            "sessionInfo": [
+                {
+                    "sessionID": session,
+                    "userName": self.simulator.username or "default user",
+                    "lifeTime": 3600,
+                }
+            ],
+        }
+        cookie = f"{SESSION_COOKIE}={session}; Path=/; HttpOnly"
+        self._send_json(HTTPStatus.OK, payload, {"Set-Cookie": cookie})
+
+    def _page(self, snapshot: Snapshot, query: Query) -> None:
+        page = select(snapshot.records, query)
+        payload = {
+            "__entityModel": snapshot.table,
+            "__GlobalStamp": snapshot.stamp,
+            "__COUNT": page.count,
+            "__FIRST": page.first,
+            "__SENT": len(page.entities),
+            "__ENTITIES": page.entities,
+        }
+        self._send_json(HTTPStatus.OK, payload)
+        self.wfile.flush()
+
+    def _send_json(
+        self, status: HTTPStatus, payload: Any, headers: dict[str, str] | None = None
+    ) -> None:
+        body = encode_json(payload)
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def error_headers(error: HttpError) -> dict[str, str]:
+    """Extra headers for an error response."""
+    if error.status == HTTPStatus.UNAUTHORIZED:
+        return {"WWW-Authenticate": 'Basic realm="4D"'}
+    return {}
