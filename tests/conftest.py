@@ -3,6 +3,12 @@ ERP tables), a real simulator of the legacy ERP on a free port, and a factory fo
 
 from __future__ import annotations
 
+import os
+import tempfile
+
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="erp-sync-airflow-"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
