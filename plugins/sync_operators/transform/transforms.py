@@ -183,8 +183,9 @@ def parse_steps(spec: str | dict[str, Any] | list[Any] | None) -> list[Transform
     items = spec if isinstance(spec, list) else [spec]
     steps = []
     for index, item in enumerate(items, start=1):
-        step = _parse_step(item, index)
-        _check_step(step, index)
+        where = f"transform step {index}: " if isinstance(spec, list) else ""
+        step = _parse_step(item, where)
+        _check_step(step, where)
         steps.append(step)
     return steps
 
@@ -197,7 +198,7 @@ def compile_steps(steps: list[TransformStep], context: TransformContext) -> Call
     """
     resolved: list[tuple[str, Transform, Any]] = []
     for index, step in enumerate(steps, start=1):
-        _check_step(step, index)
+        _check_step(step, f"transform step {index}: ")
         resolved.append((step.name, _REGISTRY[step.name].function, step.argument))
 
     if not resolved:
@@ -256,52 +257,47 @@ def _unknown_transform_message(name: object) -> str:
     return f"{message}; known: {', '.join(known)}"
 
 
-def _parse_step(item: Any, index: int) -> TransformStep:
+def _parse_step(item: Any, where: str) -> TransformStep:
     if isinstance(item, TransformStep):
         return item
     if isinstance(item, str):
         name = item.strip()
         if not name:
-            raise ValueError(f"transform step {index}: empty transform name")
+            raise ValueError(f"{where}empty transform name")
         return TransformStep(name)
     if isinstance(item, dict) and len(item) == 1:
         ((name, argument),) = item.items()
         if not isinstance(name, str) or not name.strip():
-            raise ValueError(f"transform step {index}: transform name must be text, got {name!r}")
+            raise ValueError(f"{where}transform name must be text, got {name!r}")
         return TransformStep(name.strip(), argument)
     raise ValueError(
-        f"transform step {index}: expected a transform name or a one-key mapping "
+        f"{where}expected a transform name or a one-key mapping "
         f"{{name: argument}}, got {_short_repr(item)}"
     )
 
 
-def _check_step(step: TransformStep, index: int) -> None:
+def _check_step(step: TransformStep, where: str) -> None:
     """Validate one step's name and argument; raise ValueError naming the step."""
     registration = _REGISTRY.get(step.name) if isinstance(step.name, str) else None
     if registration is None:
-        raise UnknownTransformError(
-            step.name, f"transform step {index}: {_unknown_transform_message(step.name)}"
-        )
+        raise UnknownTransformError(step.name, f"{where}{_unknown_transform_message(step.name)}")
     name = step.name
     if step.argument is None:
         if registration.requires_argument:
             raise ValueError(
-                f"transform step {index}: {name!r} requires an argument, written as "
-                f"{{{name}: <argument>}}"
+                f"{where}{name!r} requires an argument, written as {{{name}: <argument>}}"
             )
         return
     if not registration.takes_argument:
         raise ValueError(
-            f"transform step {index}: {name!r} takes no argument (got "
+            f"{where}{name!r} takes no argument (got "
             f"{_short_repr(step.argument)}); write it as plain {name!r}"
         )
     if registration.check_argument is not None:
         try:
             registration.check_argument(step.argument)
         except (ValueError, TypeError) as exc:
-            raise ValueError(
-                f"transform step {index}: invalid argument for {name!r}: {exc}"
-            ) from exc
+            raise ValueError(f"{where}invalid argument for {name!r}: {exc}") from exc
 
 
 def _guard(name: str, function: Transform) -> Transform:
