@@ -72,6 +72,17 @@ def erp_conn(erp_dsn: str) -> Iterator[psycopg.Connection]:
         yield conn
 
 
+@pytest.fixture(scope="module")
+def module_erp_dsn(erp_template: str) -> Iterator[str]:
+    """A fresh ERP database shared by one module's tests that only read or roll back."""
+    name = f"erp_mod_{uuid.uuid4().hex[:10]}"
+    with _admin() as admin:
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{erp_template}"')
+    yield dsn(name)
+    with _admin() as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 def dataset() -> Dataset:
     """A small deterministic legacy ERP data set."""

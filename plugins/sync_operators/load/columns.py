@@ -5,7 +5,7 @@ failing a whole COPY."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any
 
 import psycopg
@@ -57,9 +57,17 @@ class ColumnSpec:
             return None
         if not number.is_finite():
             return f"column '{self.name}' cannot hold {value}"
+        precision = self.numeric_precision or 0
         scale = self.numeric_scale or 0
-        integer_digits = len(str(abs(int(number)))) if abs(number) >= 1 else 0
-        if integer_digits > (self.numeric_precision or 0) - scale:
+        bound = Decimal(1).scaleb(precision - scale)
+        if number and number.adjusted() < precision - scale:
+            # Postgres rounds to the scale first: 9999999999.995 overflows numeric(12,2).
+            number = number.quantize(
+                Decimal(1).scaleb(-scale),
+                rounding=ROUND_HALF_UP,
+                context=Context(prec=precision + 1),
+            )
+        if number and abs(number) >= bound:
             return (
                 f"{value} does not fit numeric({self.numeric_precision},{scale}) "
                 f"column '{self.name}'"
