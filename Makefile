@@ -6,15 +6,19 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BENCH_SIZES ?= 100000 1000000
+BENCH_REPEAT ?= 3
 
-.PHONY: venv lint format test demo simulator clean
+.PHONY: venv lint format test demo simulator bench clean
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet "pip==26.3"
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	# The package itself, editable and without dependencies: the `sync` command.
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 lint: venv
@@ -32,6 +36,10 @@ test: lint
 demo: venv
 	scripts/ensure_postgres.sh
 	$(BIN)/python scripts/demo.py $(DEMO_ARGS)
+
+bench: venv
+	scripts/ensure_postgres.sh
+	$(BIN)/python benchmarks/bench.py --sizes "$(BENCH_SIZES)" --repeat $(BENCH_REPEAT) $(BENCH_ARGS)
 
 simulator: venv
 	$(BIN)/python -m erp_simulator --port 8765 --username demo --password demo

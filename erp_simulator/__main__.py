@@ -13,6 +13,12 @@ from pathlib import Path
 from types import FrameType
 
 from erp_simulator.data import Dataset
+from erp_simulator.faults import (
+    FaultSpecError,
+    bad_product_records,
+    spec_from_flags,
+    with_bad_records,
+)
 from erp_simulator.server import SimulatorServer
 
 
@@ -43,6 +49,23 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--password")
     parser.add_argument("--ready-file", type=Path, help="write the URL here once listening")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    faults = parser.add_argument_group(
+        "faults", "misbehave on purpose (pages count from 1 per table; TIMES -1 is every time)"
+    )
+    for flag, metavar, text in (
+        ("--fail", "TABLE:PAGE:STATUS[,STATUS...]", "answer with these statuses, one per request"),
+        ("--stall", "TABLE:PAGE[:TIMES]", "wait --stall-seconds before answering"),
+        ("--drop", "TABLE:PAGE[:TIMES]", "close the connection halfway through the body"),
+        ("--malformed", "TABLE:PAGE[:TIMES]", "send the page's JSON cut in half"),
+    ):
+        faults.add_argument(flag, action="append", default=[], metavar=metavar, help=text)
+    faults.add_argument("--retry-after", type=int, default=1, help="Retry-After of a 429")
+    faults.add_argument("--stall-seconds", type=float, default=2.0)
+    faults.add_argument(
+        "--bad-records",
+        action="store_true",
+        help="add records with bad values to Products (NaN, Infinity, bad dates, long ids, ...)",
+    )
     args = parser.parse_args(argv)
     if (args.username is None) != (args.password is None):
         parser.error("--username and --password must be given together")
@@ -77,7 +100,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         username=args.username,
         password=args.password,
         verbose=args.verbose,
-    ).start()
+    )
+    try:
+        spec = spec_from_flags(
+            fail=args.fail,
+            stall=args.stall,
+            drop=args.drop,
+            malformed=args.malformed,
+            retry_after=args.retry_after,
+            stall_seconds=args.stall_seconds,
+        )
+        if args.bad_records:
+            dataset.upsert("Products", bad_product_records())
+            spec = with_bad_records(spec)
+        server.faults.configure(spec, dataset)
+    except FaultSpecError as error:
+        server.stop()
+        print(f"erp_simulator: {error}", file=sys.stderr)
+        return 2
+    server.start()
     try:
         print(f"erp_simulator listening on {server.url}", flush=True)
         if args.ready_file is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from erp_simulator.errors import bad_request, method_not_allowed, not_found
+from erp_simulator.faults import FaultSpecError, bad_product_records, with_bad_records
 
 if TYPE_CHECKING:
     from erp_simulator.server import SimulatorServer
@@ -16,6 +17,8 @@ def handle_control(simulator: SimulatorServer, method: str, segments: list[str],
     if segments == ["stats"]:
         _require(method, "GET", path)
         return simulator.stats()
+    if segments == ["faults"]:
+        return _faults(simulator, method, body)
     if len(segments) != 2:
         raise not_found(f"unknown control endpoint {path}")
     dataset = simulator.dataset
@@ -35,6 +38,35 @@ def handle_control(simulator: SimulatorServer, method: str, segments: list[str],
     if action == "touch":
         return {"touched": _touch(simulator, table, body)}
     raise not_found(f"unknown control endpoint {path}")
+
+
+def _faults(simulator: SimulatorServer, method: str, body: Any) -> Any:
+    """GET shows the fault plan and page fetch counts, DELETE clears it, POST replaces it.
+
+    A POST body may carry ``"bad_records": "<table>"``: the bad-value records are then added to
+    that table's data and a keyless and a duplicated record to its first page.
+    """
+    plan = simulator.faults
+    if method == "DELETE":
+        plan.clear()
+    elif method == "POST":
+        if not isinstance(body, dict):
+            raise bad_request("body must be a JSON object")
+        spec = dict(body)
+        bad_table = spec.pop("bad_records", None)
+        try:
+            if bad_table is not None:
+                table = simulator.dataset.table_name(str(bad_table))
+                if table != "Products":
+                    raise FaultSpecError("bad_records is available for Products only")
+                spec = with_bad_records(spec, table)
+                simulator.dataset.upsert(table, bad_product_records())
+            plan.configure(spec, simulator.dataset)
+        except FaultSpecError as error:
+            raise bad_request(str(error)) from None
+    elif method != "GET":
+        raise method_not_allowed(method, "/control/faults")
+    return plan.describe()
 
 
 def _require(method: str, expected: str, path: str) -> None:

@@ -166,3 +166,44 @@ def parse_filter(text: str | None) -> Predicate | None:
     if text is None or not unwrap(text):
         return None
     return _Parser(_tokenize(unwrap(text))).parse()
+
+
+Comparison = tuple[str, str, Any]
+
+
+def plain_conjunction(text: str | None) -> tuple[Comparison, ...] | None:
+    """``(field, operator, value)`` of each comparison when the (valid) filter is a plain
+    ``a AND b AND ...`` without OR or parentheses, ``()`` for no filter, else None.
+
+    Values are parsed exactly as :func:`parse_filter` parses them, so an index can answer the
+    same question the predicate answers.
+    """
+    if text is None or not unwrap(text):
+        return ()
+    try:
+        tokens = _tokenize(unwrap(text))
+    except FilterError:
+        return None
+    comparisons: list[Comparison] = []
+    for start in range(0, len(tokens), 4):
+        group = tokens[start : start + 3]
+        if len(group) < 3:
+            return None
+        field, op, value = group
+        if field.kind != "name" or field.text.lower() in _NOT_A_FIELD or op.kind != "op":
+            return None
+        try:
+            comparisons.append((field.text, op.text, _literal(value)))
+        except FilterError:
+            return None
+        joint = tokens[start + 3] if start + 3 < len(tokens) else None
+        if joint is not None and (joint.kind != "name" or joint.text.lower() != "and"):
+            return None
+        if joint is not None and start + 4 >= len(tokens):
+            return None
+    return tuple(comparisons)
+
+
+def comparison_predicate(comparison: Comparison) -> Predicate:
+    """The predicate :func:`parse_filter` builds for one ``(field, operator, value)``."""
+    return _comparison(*comparison)

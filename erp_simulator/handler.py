@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any, cast
@@ -18,6 +19,8 @@ from erp_simulator.errors import (
     not_found,
     unauthorized,
 )
+from erp_simulator.faults import PageFault
+from erp_simulator.index import encode_page
 from erp_simulator.query import Query, QueryError, parse_query, select
 
 if TYPE_CHECKING:
@@ -52,6 +55,10 @@ class RequestHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         """Handle POST for /control."""
         self._dispatch("POST")
+
+    def do_DELETE(self) -> None:
+        """Handle DELETE for /control/faults."""
+        self._dispatch("DELETE")
 
     def log_message(self, format: str, *args: Any) -> None:
         """Log to stderr only in verbose mode."""
@@ -115,7 +122,20 @@ class RequestHandler(BaseHTTPRequestHandler):
             query = parse_query(params)
         except QueryError as error:
             raise bad_request(str(error)) from None
-        self.simulator.serve_page(table, lambda snapshot: self._page(snapshot, query))
+        fault = self.simulator.faults.begin(table, params)
+        if fault.stall_seconds:
+            time.sleep(fault.stall_seconds)
+        if fault.status is not None:
+            self._send_fault_status(fault)
+            return
+        self.simulator.serve_page(table, lambda snapshot: self._page(snapshot, query, fault))
+
+    def _send_fault_status(self, fault: PageFault) -> None:
+        """Answer a page with the error status the fault plan asks for."""
+        status = HTTPStatus(fault.status)
+        headers = {"Retry-After": str(fault.retry_after)} if status == 429 else {}
+        failure = HttpError(status, f"simulated {status.value} on page {fault.page}", ERR_INTERNAL)
+        self._send_json(status, failure.payload(), headers)
 
     def _info(self) -> None:
         if not self.simulator.check_credentials(self.headers.get("Authorization")):
@@ -134,30 +154,40 @@ class RequestHandler(BaseHTTPRequestHandler):
         cookie = f"{SESSION_COOKIE}={session}; Path=/; HttpOnly"
         self._send_json(HTTPStatus.OK, payload, {"Set-Cookie": cookie})
 
-    def _page(self, snapshot: Snapshot, query: Query) -> None:
-        page = select(snapshot.records, query)
+    def _page(self, snapshot: Snapshot, query: Query, fault: PageFault) -> None:
+        page = select(snapshot.records, query, snapshot.index)
+        entities = fault.shape(page.entities)
         payload = {
             "__entityModel": snapshot.table,
             "__GlobalStamp": snapshot.stamp,
             "__COUNT": page.count,
             "__FIRST": page.first,
-            "__SENT": len(page.entities),
-            "__ENTITIES": page.entities,
+            "__SENT": len(entities),
+            "__ENTITIES": entities,
         }
-        self._send_json(HTTPStatus.OK, payload)
+        body = encode_page(payload, page.positions, snapshot.index, encode_json)
+        self._send_json(HTTPStatus.OK, body, fault=fault)
         self.wfile.flush()
 
     def _send_json(
-        self, status: HTTPStatus, payload: Any, headers: dict[str, str] | None = None
+        self,
+        status: HTTPStatus,
+        payload: Any,
+        headers: dict[str, str] | None = None,
+        fault: PageFault | None = None,
     ) -> None:
-        body = encode_json(payload)
+        encoded = payload if isinstance(payload, bytes) else encode_json(payload)
+        length, body = (fault or PageFault()).wire(encoded)
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", str(length))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
+        if fault is not None and fault.drop:
+            self.wfile.flush()
+            self.close_connection = True
 
 
 def error_headers(error: HttpError) -> dict[str, str]:

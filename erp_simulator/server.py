@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from erp_simulator.data import Dataset, Snapshot
+from erp_simulator.faults import FaultPlan
 from erp_simulator.handler import SESSION_COOKIE, RequestHandler
 
 AfterPage = Callable[[str, int], None]
@@ -57,6 +58,7 @@ class SimulatorServer:
         self.password = password
         self.verbose = verbose
         self.after_page: AfterPage | None = None
+        self.faults = FaultPlan()
         self.hook_errors: list[BaseException] = []
         self._lock = threading.Lock()
         self._page_lock = threading.Lock()
@@ -156,13 +158,15 @@ class SimulatorServer:
             self._requests += 1
 
     def stats(self) -> dict[str, Any]:
-        """REST requests, pages served per table and sessions opened so far."""
+        """REST requests, pages served per table, sessions opened so far, and how often each page
+        was requested since the fault plan was last set."""
         with self._lock:
-            return {
+            counts = {
                 "requests": self._requests,
                 "pages": dict(self._pages),
                 "sessions": self._sessions_opened,
             }
+        return {**counts, "page_fetches": self.faults.describe()["page_fetches"]}
 
     def serve_page(self, table: str, respond: Callable[[Snapshot], None]) -> None:
         """Write one page via respond, then count it and run after_page.

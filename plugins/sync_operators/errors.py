@@ -19,6 +19,11 @@ class RecordRejected(ValueError):
         self.message = message
 
 
+class RecordDeferred(RecordRejected):
+    """Raised inside a transformer for a record that cannot be loaded yet (a referent it needs
+    is missing); the record is kept in ``sync.sync_deferred`` and retried by the next run."""
+
+
 @dataclass(frozen=True)
 class RecordError:
     """One record that did not make it, and why."""
@@ -28,6 +33,7 @@ class RecordError:
     field: str | None
     message: str
     record: Mapping[str, Any] | None = None
+    deferred: bool = False
 
     def describe(self) -> str:
         """One line for logs and failure messages."""

@@ -7,10 +7,11 @@ tests and benchmarks call them directly.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,10 +21,14 @@ from sync_operators.config.loading import Project
 from sync_operators.config.models import MappingConfig, SourceConfig, TargetConfig
 from sync_operators.config.plugins import extractor_class, loader_class, transformer_class
 from sync_operators.connection import ConnectionInfo
+from sync_operators.error_budget import check_error_budget
 from sync_operators.errors import RecordError
 from sync_operators.extract.base import BaseExtractor
+from sync_operators.extract.filters import FilterCondition, filters_as_json, matches_all
 from sync_operators.load.base import BaseLoader
 from sync_operators.load.columns import ColumnSpec
+from sync_operators.load.deletes import failed_record_keys
+from sync_operators.staging.kept import drop_kept_tables, keep_tables
 from sync_operators.staging.tables import (
     StagingTables,
     copy_raw_records,
@@ -34,15 +39,20 @@ from sync_operators.staging.tables import (
     ensure_staging_schema,
     iter_raw_chunks,
 )
+from sync_operators.staging.values import json_column_indexes, wrap_json
+from sync_operators.state import deferred, run_details
 from sync_operators.state import log as sync_log
 from sync_operators.state.schema import ensure_sync_schema
 from sync_operators.state.window import resolve_window
+from sync_operators.summary import run_summary
 from sync_operators.transform.base import BaseTransformer
 from sync_operators.transform.json_clean import dumps_clean
+from sync_operators.transform.non_finite import mark_infinities
 
 logger = logging.getLogger(__name__)
 
 STALE_STAGING_AGE = timedelta(hours=24)
+DEBUG_SAMPLE = 3
 
 
 class InvariantViolation(RuntimeError):
@@ -60,7 +70,8 @@ def mapping_lock_key(mapping: str) -> str:
 
 @dataclass
 class SyncJob:
-    """One mapping run: its configuration, identity and connections."""
+    """One mapping run: its configuration, identity and connections. ``debug`` logs a sample
+    of raw and transformed records and finer timings."""
 
     project: Project
     mapping: MappingConfig
@@ -70,6 +81,7 @@ class SyncJob:
     target_connection: ConnectionInfo | None = None
     chunk_size: int = 5000
     log: logging.Logger = field(default=logger)
+    debug: bool = False
 
     @property
     def source(self) -> SourceConfig:
@@ -130,8 +142,10 @@ class SyncJob:
         interval_start: datetime | None,
         interval_end: datetime | None,
         now: datetime | None = None,
+        filters: Sequence[FilterCondition] = (),
     ) -> dict[str, Any]:
-        """Decide the window, then stream the source's pages into the raw staging table."""
+        """Decide the window, then stream the source's pages into the raw staging table; only
+        records passing ``filters`` are staged (and counted as extracted)."""
         started = time.monotonic()
         with self.connect_staging() as conn:
             ensure_sync_schema(conn)
@@ -154,6 +168,7 @@ class SyncJob:
                 window_end=window.end,
                 filter_start=window.filter_start,
             )
+            run_details.start(conn, log_id, filters_as_json(filters))
             conn.commit()
             self.log.info(
                 "Mapping %s: %s sync of window [%s, %s) (source filter from %s)",
@@ -164,11 +179,17 @@ class SyncJob:
                 window.filter_start or "-inf",
             )
             create_raw_table(conn, self.tables)
+            retried = deferred.inject(conn, self.mapping.name, self.tables)
             with self.make_extractor() as extractor:
                 extracted = copy_raw_records(
-                    conn, self.tables, self._raw_rows(extractor, window.extract_window)
+                    conn, self.tables, self._raw_rows(extractor, window.extract_window, filters)
                 )
+            if retried:
+                retried -= deferred.drop_superseded(conn, self.tables)
+                self.log.info("Retrying %d deferred records", retried)
+                extracted += retried
             sync_log.update_counts(conn, log_id, extracted=extracted)
+            run_details.record_seconds(conn, log_id, "extract", time.monotonic() - started)
             conn.commit()
         elapsed = time.monotonic() - started
         self.log.info("Extracted %d records in %.2fs", extracted, elapsed)
@@ -179,16 +200,31 @@ class SyncJob:
             "window_end": window.end.isoformat(),
             "extracted": extracted,
             "raw_table": f"{self.tables.schema}.{self.tables.raw}",
+            "filters": filters_as_json(filters),
             "seconds": round(elapsed, 3),
         }
 
-    @staticmethod
-    def _raw_rows(extractor: BaseExtractor, window: Any) -> Iterator[tuple[int, str | None, str]]:
+    def _raw_rows(
+        self, extractor: BaseExtractor, window: Any, filters: Sequence[FilterCondition] = ()
+    ) -> Iterator[tuple[int, str | None, str]]:
+        pushed, rest = extractor.split_filters(filters)
+        if filters:
+            self.log.info(
+                "Filters evaluated by the source: %s; applied after extraction: %s",
+                ", ".join(map(str, pushed)) or "none",
+                ", ".join(map(str, rest)) or "none",
+            )
+        pages = extractor.pages(window, pushed) if pushed else extractor.pages(window)
         sequence = 0
-        for page in extractor.pages(window):
+        for page in pages:
             for record in page:
+                if rest and not matches_all(record, rest):
+                    continue
                 sequence += 1
-                yield sequence, extractor.record_key(record), dumps_clean(record)
+                if self.debug and sequence <= DEBUG_SAMPLE:
+                    sample = self.mask(dumps_clean(record))
+                    self.log.info("Debug: raw record #%d: %s", sequence, sample)
+                yield sequence, extractor.record_key(record), dumps_clean(mark_infinities(record))
 
     def transform(self) -> dict[str, Any]:
         """Transform the raw staging table into the typed one, chunk by chunk; bad records go to
@@ -199,19 +235,45 @@ class SyncJob:
         source_field_of = {f.target_field: name for name, f in self.mapping.fields.items()}
         with self.connect_staging() as conn:
             log_id = self._log_id(conn)
-            sync_log.delete_errors(conn, log_id, ["transform", "load"])
+            # This step also records the 'extract'-stage errors (records without a key).
+            sync_log.delete_errors(conn, log_id, ["extract", "transform", "load"])
             specs = loader.describe_columns(conn)
             loader.create_typed_staging(conn, self.tables)
             staged = failed = 0
             for chunk in iter_raw_chunks(conn, self.tables, self.chunk_size):
+                transformer.prepare_chunk([record for _, _, record in chunk], conn)
                 rows, errors = self._transform_chunk(transformer, chunk, specs, source_field_of)
+                if self.debug and staged == 0:
+                    self._log_sample(rows)
+                deferred.store(conn, self.mapping.name, log_id, errors)
                 staged += copy_typed_rows(conn, self.tables, self.mapping.columns, rows)
-                failed += sync_log.record_errors(conn, log_id, self.mapping.name, errors)
+                failed += sync_log.record_errors(
+                    conn, log_id, self.mapping.name, self._masked(errors)
+                )
             sync_log.update_counts(conn, log_id, failed=failed)
+            run_details.record_seconds(conn, log_id, "transform", time.monotonic() - started)
             conn.commit()
+            check_error_budget(
+                self.mapping,
+                int(self._log_row(conn)["extracted"]),
+                failed,
+                lambda: sync_log.first_errors(conn, log_id),
+            )
         elapsed = time.monotonic() - started
         self.log.info("Transformed %d records, %d failed, in %.2fs", staged, failed, elapsed)
         return {"staged": staged, "failed": failed, "seconds": round(elapsed, 3)}
+
+    def _log_sample(self, rows: list[tuple[Any, ...]]) -> None:
+        """Log the first transformed rows as ``column: value`` (debug runs)."""
+        for row in rows[:DEBUG_SAMPLE]:
+            values = dict(zip(self.mapping.columns, row, strict=False))
+            self.log.info("Debug: transformed record #%s: %s", row[-1], self.mask(repr(values)))
+
+    def _masked(self, errors: list[RecordError]) -> list[RecordError]:
+        """Error messages with connection secrets replaced, in case a value echoes one."""
+        if not errors or not self.secrets():
+            return errors
+        return [replace(error, message=self.mask(error.message)) for error in errors]
 
     def _transform_chunk(
         self,
@@ -233,6 +295,7 @@ class SyncJob:
         rows, transform_errors = transformer.transform_many((key, rec) for _, key, rec in keyed)
         errors.extend(transform_errors)
         checked_specs = [(index, spec) for index, spec in enumerate(specs) if _needs_check(spec)]
+        json_columns = json_column_indexes(specs)
         accepted = []
         for (seq, key, record), row in zip(keyed, rows, strict=True):
             if row is None:
@@ -246,7 +309,7 @@ class SyncJob:
                     )
                     break
             if problem is None:
-                accepted.append((*row, seq))
+                accepted.append((*(wrap_json(row, json_columns) if json_columns else row), seq))
         return accepted, errors
 
     def load(self) -> dict[str, Any]:
@@ -257,7 +320,13 @@ class SyncJob:
         with self.connect_staging() as conn:
             log_row = self._log_row(conn)
             self._lock_mapping(conn)
+            done = self._loaded_before(conn)
+            if done is not None:
+                return done
             result = loader.load(conn, self.tables)
+            result.deleted = self._delete_missing(conn, loader, log_row)
+            sync_log.record_errors(conn, log_row["id"], self.mapping.name, result.errors)
+            deferred.clear_handled(conn, self.mapping.name, self.tables, log_row["started_at"])
             counts = sync_log.RunCounts(
                 extracted=log_row["extracted"],
                 created=result.created,
@@ -273,13 +342,82 @@ class SyncJob:
                     f"mapping {self.mapping.name}: {counts.unaccounted()} extracted records are "
                     f"unaccounted for ({counts.as_dict()}); the target was left unchanged"
                 )
+            self._check_details(conn, log_row["id"], counts.failed)
             sync_log.finish_run(conn, log_row["id"], counts)
-            sync_log.advance_state(conn, self.run, log_row["window_end"])
+            run_details.record_seconds(conn, log_row["id"], "load", time.monotonic() - started)
+            if log_row.get("filters"):
+                self.log.info(
+                    "Filtered run: the sync state stays at its last window end, so records the "
+                    "filters left out are synced by the next unfiltered run"
+                )
+            else:
+                sync_log.advance_state(conn, self.run, log_row["window_end"])
             conn.commit()
+            finished = run_details.fetch_run(conn, log_row["id"])
         elapsed = time.monotonic() - started
-        summary = {**counts.as_dict(), "seconds": round(elapsed, 3)}
-        self.log.info("Loaded: %s", summary)
+        summary = {
+            **counts.as_dict(),
+            "seconds": round(elapsed, 3),
+            "duration_seconds": finished["duration_seconds"],
+            "mode": finished["mode"],
+            "window_start": _iso(finished["window_start"]),
+            "window_end": _iso(finished["window_end"]),
+        }
+        self.log.info("%s", run_summary(finished))
         return summary
+
+    def _delete_missing(
+        self, conn: psycopg.Connection, loader: BaseLoader, log_row: dict[str, Any]
+    ) -> int:
+        """A full, unfiltered run applies the mapping's delete policy in the load's transaction;
+        incremental and filtered runs see only some keys and never delete."""
+        if not self.mapping.delete_policy.enabled or log_row["mode"] != "full":
+            return 0
+        if log_row.get("filters"):
+            return 0
+        key_specs = [
+            spec for spec in loader.describe_columns(conn) if spec.name in self.mapping.key_columns
+        ]
+        key_specs.sort(key=lambda spec: self.mapping.key_columns.index(spec.name))
+        kept = failed_record_keys(conn, self.tables, self.mapping, self.source, key_specs)
+        deleted = loader.delete_missing(
+            conn,
+            self.tables,
+            kept_keys=kept,
+            modified_before=log_row["window_end"] - self.mapping.lookback,
+        )
+        self.log.info(
+            "Delete policy %s: %d target rows no longer in the source were %s",
+            self.mapping.delete_policy.mode,
+            deleted,
+            "deleted" if self.mapping.delete_policy.mode == "hard" else "marked deleted",
+        )
+        return deleted
+
+    def _loaded_before(self, conn: psycopg.Connection) -> dict[str, Any] | None:
+        """The recorded counts when this run's load already committed (a retry after a commit
+        whose acknowledgement was lost), so the retry changes nothing; else None."""
+        row = self._log_row(conn)
+        if row["status"] != "success":
+            return None
+        names = [field.name for field in dataclasses.fields(sync_log.RunCounts)]
+        counts = {name: row[name] for name in names}
+        self.log.info("Run %s was loaded already: %s", self.run.run_id, counts)
+        return counts
+
+    def _check_details(self, conn: psycopg.Connection, log_id: int, failed: int) -> None:
+        """Every failed record must have its sync_log_detail row; else roll back and say so."""
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT count(*) FROM sync.sync_log_detail WHERE sync_log_id = %s", (log_id,)
+            )
+            (recorded,) = cur.fetchone()  # type: ignore[misc]
+        if recorded != failed:
+            conn.rollback()
+            raise InvariantViolation(
+                f"mapping {self.mapping.name}: {failed} records failed but {recorded} have a "
+                "sync_log_detail row; the target was left unchanged"
+            )
 
     def _lock_mapping(self, conn: psycopg.Connection) -> None:
         key = mapping_lock_key(self.mapping.name)
@@ -298,10 +436,19 @@ class SyncJob:
         """Drop this run's staging tables and any left behind by killed runs."""
         with self.connect_staging() as conn:
             ensure_staging_schema(conn)
+            released = drop_kept_tables(conn, self.mapping.name, self.tables, STALE_STAGING_AGE)
+            kept = keep_tables(conn, self.tables, self.mapping.name) if keep_staging else []
             if not keep_staging:
                 drop_tables(conn, self.tables)
             stale = drop_stale_tables(conn, STALE_STAGING_AGE)
             conn.commit()
+        if released:
+            self.log.info("Dropped staging tables kept by earlier debug runs: %s", released)
+        if kept:
+            self.log.info(
+                "Debug run: kept %s for inspection until this mapping's next cleanup",
+                ", ".join(kept),
+            )
         if stale:
             self.log.info("Dropped %d stale staging tables: %s", len(stale), ", ".join(stale))
         return {"kept_staging": keep_staging, "stale_dropped": len(stale)}
@@ -336,11 +483,16 @@ class SyncJob:
         interval_start: datetime | None = None,
         interval_end: datetime | None = None,
         now: datetime | None = None,
+        filters: Sequence[FilterCondition] = (),
     ) -> dict[str, Any]:
         """Run every step in this process (tests, benchmarks); cleanup runs whatever happens."""
         try:
             extracted = self.extract(
-                full=full, interval_start=interval_start, interval_end=interval_end, now=now
+                full=full,
+                interval_start=interval_start,
+                interval_end=interval_end,
+                now=now,
+                filters=filters,
             )
             transformed = self.transform()
             loaded = self.load()
@@ -350,6 +502,10 @@ class SyncJob:
         finally:
             self.cleanup()
         return {**extracted, **transformed, **loaded}
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
 
 
 def _needs_check(spec: ColumnSpec) -> bool:

@@ -10,12 +10,15 @@ import importlib
 
 EXTRACTORS: dict[str, str] = {
     "legacy_erp": "sync_operators.extract.legacy_erp.LegacyErpExtractor",
+    "rest_api": "sync_operators.extract.rest_api.RestApiExtractor",
+    "sql_query": "sync_operators.extract.sql_query.SqlQueryExtractor",
 }
 TRANSFORMERS: dict[str, str] = {
     "field_mapping": "sync_operators.transform.field_mapping.FieldMappingTransformer",
 }
 LOADERS: dict[str, str] = {
     "postgres": "sync_operators.load.postgres.PostgresTableLoader",
+    "http_api": "sync_operators.load.http_api.HttpApiLoader",
 }
 
 

@@ -430,7 +430,7 @@ def test_missing_target_table_fails_the_run_and_keeps_the_state(
     make_job: Any, simulator: SimulatorServer, erp_conn: psycopg.Connection
 ) -> None:
     make_job("products").run_all(interval_start=T, interval_end=T + timedelta(minutes=5))
-    erp_conn.execute("DROP TABLE products_product")
+    erp_conn.execute("DROP TABLE products_product CASCADE")
     job = make_job("products")
 
     with pytest.raises(TargetSchemaError, match=r"target table public\.products_product does not"):
@@ -449,7 +449,7 @@ def test_missing_target_table_fails_the_run_and_keeps_the_state(
 def test_failed_first_run_leaves_no_watermark(
     make_job: Any, simulator: SimulatorServer, erp_conn: psycopg.Connection
 ) -> None:
-    erp_conn.execute("DROP TABLE products_product")
+    erp_conn.execute("DROP TABLE products_product CASCADE")
     job = make_job("products")
 
     with pytest.raises(TargetSchemaError):

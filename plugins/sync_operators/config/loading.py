@@ -142,7 +142,11 @@ def _cross_check(
 
 def load_project(directory: str | Path) -> Project:
     """Load and validate a mappings folder. Never raises for a broken file: see ``errors``."""
-    from sync_operators.config.plugins import check_plugin_classes, check_transformer
+    from sync_operators.config.plugins import (
+        check_mapping_options,
+        check_plugin_classes,
+        check_transformer,
+    )
 
     directory = Path(directory)
     project = Project(directory=directory)
@@ -169,6 +173,7 @@ def load_project(directory: str | Path) -> Project:
             )
         project.mapping_files.setdefault(mapping.name, path)
         problems.extend(check_transformer(project, mapping))
+        problems.extend(check_mapping_options(project, mapping))
         if problems:
             project.errors.extend(problems)
             continue
@@ -178,6 +183,7 @@ def load_project(directory: str | Path) -> Project:
 
 
 def _check_dependencies(project: Project) -> None:
+    _check_cycles(project)
     for name, mapping in list(project.mappings.items()):
         missing = [dep for dep in mapping.depends_on if dep not in project.mappings]
         if missing:
@@ -188,3 +194,20 @@ def _check_dependencies(project: Project) -> None:
                     f"unknown or broken mapping(s): {', '.join(missing)}",
                 )
             )
+
+
+def _check_cycles(project: Project) -> None:
+    """Mappings that depend on each other in a circle cannot be ordered: report and drop them,
+    so the nightly DAG still orders the others."""
+    from sync_operators.dag_factory.ordering import DependencyCycle, dependency_order
+
+    while True:
+        try:
+            dependency_order(project.mappings)
+            return
+        except DependencyCycle as exc:
+            for name in dict.fromkeys(exc.cycle):
+                project.errors.append(
+                    ConfigError(project.mapping_files[name], "depends_on", str(exc))
+                )
+                project.mappings.pop(name, None)

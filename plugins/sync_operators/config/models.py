@@ -11,11 +11,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from sync_operators.config.delete_policy import DeletePolicy
 from sync_operators.config.durations import parse_duration
+from sync_operators.config.notify import NotifyTarget
+from sync_operators.transform.paths import is_path, parse_path
 from sync_operators.transform.transforms import TransformStep, parse_steps
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 MAX_IDENTIFIER_BYTES = 63
+MAPPING_OPTION_SECTIONS = ("extract", "load")
 
 
 def check_name(value: str, what: str) -> str:
@@ -70,7 +74,9 @@ class SourceConfig(StrictModel):
 
 class TargetConfig(StrictModel):
     """A system records go to (the seed's SyncTarget). Staging and the sync log live in the
-    Postgres database of ``staging_conn_id``, which defaults to the target's own connection."""
+    Postgres database of ``staging_conn_id``, which defaults to the target's own connection.
+    ``database`` names the database in the target tables' asset URIs (default: the target's
+    name), which must not change when the connection moves to another host."""
 
     name: str
     description: str = ""
@@ -78,6 +84,7 @@ class TargetConfig(StrictModel):
     conn_id: str
     staging_conn_id: str | None = None
     db_schema: str = Field(default="public", alias="schema")
+    database: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -92,10 +99,34 @@ class TargetConfig(StrictModel):
     def _schema(cls, value: str) -> str:
         return check_identifier(value)
 
+    @field_validator("database")
+    @classmethod
+    def _database(cls, value: str | None) -> str | None:
+        return None if value is None else check_identifier(value)
+
     @property
     def state_conn_id(self) -> str:
         """The Postgres connection holding staging tables, the sync log and sync state."""
         return self.staging_conn_id or self.conn_id
+
+
+class LookupConfig(StrictModel):
+    """Resolve a field's value to a key of another target table (a foreign key), e.g. a customer
+    code to ``customers_customer.id`` by matching ``legacy_id``. ``on_missing: defer`` keeps a
+    record whose referent is not there yet for the next run instead of rejecting it."""
+
+    table: str
+    match: str
+    select: str = "id"
+    db_schema: str | None = Field(default=None, alias="schema")
+    on_missing: Literal["error", "defer"] = "error"
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("table", "match", "select", "db_schema")
+    @classmethod
+    def _identifier(cls, value: str | None) -> str | None:
+        return None if value is None else check_identifier(value)
 
 
 class FieldMapping(StrictModel):
@@ -105,6 +136,7 @@ class FieldMapping(StrictModel):
     transform: str | dict[str, Any] | list[str | dict[str, Any]] | None = None
     default: Any = None
     required: bool = False
+    lookup: LookupConfig | None = None
 
     @field_validator("target_field")
     @classmethod
@@ -145,6 +177,10 @@ class MappingConfig(StrictModel):
     depends_on: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
     options: dict[str, Any] = Field(default_factory=dict)
+    max_errors: int | None = Field(default=None, ge=0)
+    max_error_rate: float | None = Field(default=None, ge=0, le=1)
+    notify: list[NotifyTarget] | None = None
+    delete_policy: DeletePolicy = Field(default_factory=DeletePolicy)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -183,6 +219,19 @@ class MappingConfig(StrictModel):
     def _identifier(cls, value: str | None) -> str | None:
         return None if value is None else check_identifier(value)
 
+    @field_validator("options")
+    @classmethod
+    def _options(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for section, block in value.items():
+            if section not in MAPPING_OPTION_SECTIONS:
+                raise ValueError(
+                    f"unknown section '{section}': mapping options are 'extract' (overrides the "
+                    "source's options) and 'load' (overrides the target's options)"
+                )
+            if not isinstance(block, dict):
+                raise ValueError(f"'{section}' must be a mapping of option names to values")
+        return value
+
     @field_validator("fields")
     @classmethod
     def _fields(cls, value: dict[str, FieldMapping]) -> dict[str, FieldMapping]:
@@ -190,6 +239,8 @@ class MappingConfig(StrictModel):
             raise ValueError("at least one field must be mapped")
         seen: dict[str, str] = {}
         for source_field, field in value.items():
+            if is_path(source_field):
+                parse_path(source_field)
             if field.target_field in seen:
                 raise ValueError(
                     f"'{source_field}' and '{seen[field.target_field]}' both map to "
@@ -211,6 +262,12 @@ class MappingConfig(StrictModel):
             raise ValueError("depends_on: a mapping cannot depend on itself")
         return self
 
+    @model_validator(mode="after")
+    def _delete_policy(self) -> MappingConfig:
+        if self.key and all(field in self.fields for field in self.key):
+            self.delete_policy.check_columns(self.key_columns, self.columns)
+        return self
+
     @property
     def target_table(self) -> str:
         """The target table: ``table`` or Django's default table name for ``model``."""
@@ -228,6 +285,10 @@ class MappingConfig(StrictModel):
     def key_columns(self) -> list[str]:
         """Target columns that hold the key."""
         return [self.fields[field].target_field for field in self.key]
+
+    def options_for(self, section: str, base: dict[str, Any]) -> dict[str, Any]:
+        """``base`` (a source's or target's options) overridden by this mapping's ``section``."""
+        return {**base, **self.options.get(section, {})}
 
 
 Mode = Literal["incremental", "full"]

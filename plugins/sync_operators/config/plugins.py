@@ -59,6 +59,26 @@ def check_plugin_classes(project: Project) -> None:
                 del section[name]
 
 
+def check_mapping_options(project: Project, mapping: MappingConfig) -> list[ConfigError]:
+    """Errors for a mapping whose ``options.extract`` or ``options.load`` do not fit its source's
+    extractor or its target's loader (merged over the source's and target's own options)."""
+    path = project.mapping_files[mapping.name]
+    errors: list[ConfigError] = []
+    for section, item, attribute, resolve in (
+        ("extract", project.sources.get(mapping.source), "extractor", extractor_class),
+        ("load", project.targets.get(mapping.target), "loader", loader_class),
+    ):
+        if item is None or section not in mapping.options:
+            continue
+        try:
+            resolve(getattr(item, attribute)).validate_options(
+                mapping.options_for(section, item.options)
+            )
+        except ValidationError as exc:
+            errors.extend(from_validation_error(path, exc, prefix=("options", section)))
+    return errors
+
+
 def check_transformer(project: Project, mapping: MappingConfig) -> list[ConfigError]:
     """Errors for a mapping whose transformer class does not resolve."""
     try:

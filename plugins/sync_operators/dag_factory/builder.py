@@ -10,12 +10,16 @@ import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from airflow.sdk import DAG, CronDataIntervalTimetable, CronTriggerTimetable, Param, TaskGroup
+from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, CronTriggerTimetable, TaskGroup
 
+from sync_operators.assets import table_asset
 from sync_operators.config.durations import format_duration
 from sync_operators.config.loading import Project, load_project
 from sync_operators.config.models import MappingConfig
 from sync_operators.dag_factory.ordering import dependency_order
+from sync_operators.dag_factory.params import mapping_params, nightly_params
+from sync_operators.dag_factory.schedules import NIGHTLY_DAG_ID, NIGHTLY_SCHEDULE
+from sync_operators.notify import mapping_notifiers, nightly_notifiers
 from sync_operators.operators import (
     SyncCleanupOperator,
     SyncExtractOperator,
@@ -23,9 +27,9 @@ from sync_operators.operators import (
     SyncRunFailedOperator,
     SyncTransformOperator,
 )
+from sync_operators.operators.publish import SyncPublishOperator
+from sync_operators.operators.select import SyncSelectOperator
 
-NIGHTLY_DAG_ID = "sync_full_nightly"
-NIGHTLY_SCHEDULE = "0 2 * * *"
 START_DATE = datetime.fromisoformat("2026-01-01T00:00:00+00:00")
 
 
@@ -49,14 +53,26 @@ def mapping_dag_id(mapping: str) -> str:
     return f"sync_{mapping}"
 
 
-def _add_steps(mappings_dir: str, mapping: MappingConfig, *, full: bool | None) -> tuple:
+def _add_steps(
+    mappings_dir: str,
+    mapping: MappingConfig,
+    *,
+    full: bool | None,
+    asset: Asset,
+    extract_trigger_rule: str = "all_success",
+) -> tuple:
     common = {"mapping": mapping.name, "mappings_dir": mappings_dir}
-    extract = SyncExtractOperator(task_id="extract", full=full, **common)
+    extract = SyncExtractOperator(
+        task_id="extract", full=full, trigger_rule=extract_trigger_rule, **common
+    )
     transform = SyncTransformOperator(task_id="transform", **common)
     load = SyncLoadOperator(task_id="load", **common)
     cleanup = SyncCleanupOperator(task_id="cleanup", trigger_rule="all_done", retries=1, **common)
     failed = SyncRunFailedOperator(task_id="fail_run_if_a_step_failed", mapping=mapping.name)
-    extract >> transform >> load >> cleanup
+    publish = SyncPublishOperator(
+        task_id="publish_changes", mapping=mapping.name, asset=asset, load_task_id=load.task_id
+    )
+    extract >> transform >> load >> [cleanup, publish]
     [extract, transform, load] >> failed
     return extract, load, cleanup, failed
 
@@ -71,9 +87,11 @@ def _doc(project: Project, mapping: MappingConfig) -> str:
         f"endpoint `{mapping.endpoint}`\n"
         f"- target: `{target.name}` table `{table}` on key {', '.join(mapping.key_columns)}\n"
         f"- lookback: {format_duration(mapping.lookback)}\n"
-        f"- mapping file: `{project.mapping_files[mapping.name].name}`\n\n"
-        'Trigger with `{"full": true}` for a full sync. A manual run without a data interval '
-        "syncs everything since the last successful window."
+        f"- mapping file: `{project.mapping_files[mapping.name].name}`\n"
+        f"- asset: `{table_asset(target, mapping).uri}` (an event when a run changed rows)\n\n"
+        'Trigger with `{"full": true}` for a full sync, `filters` to sync only matching records '
+        "and `debug` for record samples and kept staging tables. A manual run without a data "
+        "interval syncs everything since the last successful window."
     )
 
 
@@ -90,13 +108,11 @@ def build_mapping_dag(project: Project, mapping: MappingConfig, mappings_dir: st
         max_active_runs=1,
         default_args=default_args(),
         tags=sorted({"erp-sync", source.name, mapping.entity_type, *mapping.tags}),
-        params={
-            "full": Param(
-                False, type="boolean", description="Sync every record, ignoring the window."
-            ),
-        },
+        params=mapping_params(),
+        on_failure_callback=mapping_notifiers(mapping, mappings_dir) or None,
     ) as dag:
-        _add_steps(mappings_dir, mapping, full=None)
+        asset = table_asset(project.target_of(mapping), mapping)
+        _add_steps(mappings_dir, mapping, full=None, asset=asset)
     return dag
 
 
@@ -106,22 +122,47 @@ def build_nightly_dag(project: Project, mappings_dir: str) -> DAG:
     with DAG(
         dag_id=NIGHTLY_DAG_ID,
         description="Nightly full sync of every mapping",
-        doc_md="Full sync of every mapping, each in its own task group, at 02:00.",
+        doc_md=(
+            "Full sync of every mapping, each in its own task group, at 02:00. Trigger it with "
+            "`mappings`, `entity_types` or `sources` to sync a selection; the other groups are "
+            "skipped."
+        ),
         schedule=CronTriggerTimetable(NIGHTLY_SCHEDULE, timezone=schedule_timezone()),
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
         default_args=default_args(),
         tags=["erp-sync", "full"],
+        params=nightly_params(project.mappings),
+        on_failure_callback=nightly_notifiers(mappings, mappings_dir) or None,
     ) as dag:
         loads = {}
+        entry_tasks = {}
         for mapping in mappings:
+            # none_failed: a group still runs when a dependency's group was not selected.
             with TaskGroup(group_id=mapping.name, tooltip=mapping.description or None):
-                extract, load, _cleanup, _failed = _add_steps(mappings_dir, mapping, full=True)
+                extract, load, cleanup, _failed = _add_steps(
+                    mappings_dir,
+                    mapping,
+                    full=True,
+                    asset=table_asset(project.target_of(mapping), mapping),
+                    extract_trigger_rule="none_failed",
+                )
             loads[mapping.name] = (extract, load)
+            entry_tasks[mapping.name] = [extract, cleanup]
+        select = SyncSelectOperator(
+            task_id="select",
+            mappings={m.name: m for m in mappings},
+            entry_tasks={name: [t.task_id for t in tasks] for name, tasks in entry_tasks.items()},
+        )
+        for tasks in entry_tasks.values():
+            select >> tasks
         for mapping in mappings:
+            # A dependency that is disabled or broken has no task group; its config error is
+            # reported by the configuration check.
             for dependency in mapping.depends_on:
-                loads[dependency][1] >> loads[mapping.name][0]
+                if dependency in loads:
+                    loads[dependency][1] >> loads[mapping.name][0]
     return dag
 
 

@@ -11,6 +11,10 @@ from sync_operators.config.models import MappingConfig
 class DependencyCycle(ValueError):
     """Mappings depend on each other in a circle; the message lists the circle."""
 
+    def __init__(self, cycle: list[str]) -> None:
+        super().__init__(f"mappings depend on each other in a cycle: {' -> '.join(cycle)}")
+        self.cycle = cycle
+
 
 def dependency_order(mappings: Mapping[str, MappingConfig]) -> list[str]:
     """Names in an order that respects ``depends_on``, ties broken alphabetically."""
@@ -20,8 +24,7 @@ def dependency_order(mappings: Mapping[str, MappingConfig]) -> list[str]:
     try:
         sorter.prepare()
     except CycleError as exc:
-        cycle = " -> ".join(exc.args[1])
-        raise DependencyCycle(f"mappings depend on each other in a cycle: {cycle}") from None
+        raise DependencyCycle(list(exc.args[1])) from None
     order: list[str] = []
     while sorter.is_active():
         ready = sorted(sorter.get_ready())

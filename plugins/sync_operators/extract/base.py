@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sync_operators.config.models import MappingConfig, SourceConfig
 from sync_operators.connection import ConnectionInfo
+from sync_operators.extract.filters import FilterCondition, split_filters
+from sync_operators.transform.paths import compile_path
 
 Record = Mapping[str, Any]
 Page = Sequence[Record]
@@ -56,6 +58,8 @@ class BaseExtractor(ABC):
     """
 
     Options: ClassVar[type[ExtractorOptions]] = ExtractorOptions
+    pushdown_ops: ClassVar[frozenset[str]] = frozenset()
+    """Filter operators the source evaluates itself; the pipeline applies the others."""
 
     def __init__(
         self,
@@ -67,8 +71,9 @@ class BaseExtractor(ABC):
         self.source = source
         self.mapping = mapping
         self.connection = connection
-        self.options = self.Options.model_validate(source.options)
+        self.options = self.Options.model_validate(mapping.options_for("extract", source.options))
         self.modified_field = mapping.modified_field or self.options.modified_field
+        self._key_getters = [compile_path(field) for field in mapping.key]
 
     @classmethod
     def validate_options(cls, options: Mapping[str, Any]) -> None:
@@ -76,14 +81,26 @@ class BaseExtractor(ABC):
         cls.Options.model_validate(options)
 
     @abstractmethod
-    def pages(self, window: ExtractWindow) -> Iterator[Page]:
-        """Yield the records modified inside ``window``, page by page, in a stable order."""
+    def pages(
+        self, window: ExtractWindow, filters: Sequence[FilterCondition] = ()
+    ) -> Iterator[Page]:
+        """Yield the records modified inside ``window``, page by page, in a stable order.
+
+        ``filters`` holds only conditions whose operator is in ``pushdown_ops`` (and is empty for
+        extractors that declare none), so an extractor need not accept it unless it filters.
+        """
+
+    def split_filters(
+        self, filters: Sequence[FilterCondition]
+    ) -> tuple[list[FilterCondition], list[FilterCondition]]:
+        """The conditions to push into the source query, and those to apply afterwards."""
+        return split_filters(filters, self.pushdown_ops)
 
     def record_key(self, record: Record) -> str | None:
         """The record's key as text (key fields joined by '|'), or None when a part is missing."""
         parts = []
-        for field in self.mapping.key:
-            value = record.get(field)
+        for get in self._key_getters:
+            value = get(record)
             if value is None or value == "":
                 return None
             parts.append(str(value))

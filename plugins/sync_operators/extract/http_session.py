@@ -1,14 +1,21 @@
 """A requests session with urllib3 retries: backoff with jitter on 5xx, dropped connections and
-timeouts, and Retry-After on 429/503, so extractors never hand-roll sleep loops."""
+timeouts, and Retry-After on 429/503; and a tenacity policy with the same budget for what urllib3
+cannot see (a body that breaks off or does not parse), so extractors never hand-roll sleep loops.
+Every retry is logged with its reason."""
 
 from __future__ import annotations
 
+import logging
+
 import requests
+import tenacity
 from pydantic import BaseModel, ConfigDict, Field
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+logger = logging.getLogger(__name__)
 
 
 class HttpRetryOptions(BaseModel):
@@ -38,6 +45,13 @@ class _CappedRetry(Retry):
         renewed.retry_after_cap = self.retry_after_cap
         return renewed
 
+    def increment(self, method=None, url=None, response=None, error=None, *args, **kwargs):  # type: ignore[no-untyped-def]
+        """Count one more retry (raising when none are left) and say why it is needed."""
+        renewed = super().increment(method, url, response, error, *args, **kwargs)
+        reason = f"HTTP {response.status}" if response is not None and response.status else error
+        logger.warning("%s %s: %s; retrying (%s retries left)", method, url, reason, renewed.total)
+        return renewed
+
 
 def build_session(
     options: HttpRetryOptions, methods: frozenset[str] | None = None
@@ -63,3 +77,19 @@ def build_session(
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
+
+
+def body_retrying(
+    options: HttpRetryOptions, retry_on: tuple[type[BaseException], ...]
+) -> tenacity.Retrying:
+    """Retry a request whose response arrived but whose body broke off or did not parse, with
+    the session's budget, backoff and jitter; the last error is re-raised when it runs out."""
+    return tenacity.Retrying(
+        retry=tenacity.retry_if_exception_type(retry_on),
+        stop=tenacity.stop_after_attempt(options.retries + 1),
+        wait=tenacity.wait_exponential_jitter(
+            initial=options.backoff_factor, max=options.backoff_max, jitter=options.backoff_jitter
+        ),
+        before_sleep=tenacity.before_sleep_log(logger, logging.WARNING),
+        reraise=True,
+    )

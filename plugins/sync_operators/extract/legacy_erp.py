@@ -14,19 +14,29 @@ tables that cannot be filtered by key.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from datetime import datetime
+from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import requests
 
 from sync_operators.extract.base import BaseExtractor, ExtractorOptions, ExtractWindow, Page
-from sync_operators.extract.http_session import HttpRetryOptions, build_session
+from sync_operators.extract.filters import COMPARISONS, FilterCondition, Scalar
+from sync_operators.extract.http_session import (
+    RETRY_STATUSES,
+    HttpRetryOptions,
+    body_retrying,
+    build_session,
+)
+from sync_operators.extract.local_time import format_naive, local_bounds
 
 
 class SourceError(RuntimeError):
     """The source answered with something the extractor cannot use; the message says what."""
+
+
+class BrokenBody(SourceError):
+    """A page whose body broke off or is not JSON: asked for again within the retry budget."""
 
 
 class LegacyErpOptions(ExtractorOptions, HttpRetryOptions):
@@ -37,15 +47,29 @@ class LegacyErpOptions(ExtractorOptions, HttpRetryOptions):
     rest_path: str = "/rest"
 
 
-def format_local(moment: datetime, zone: ZoneInfo) -> str:
-    """Render an aware UTC moment as the naive local timestamp the legacy system stores."""
-    local = moment.astimezone(zone).replace(tzinfo=None)
-    return local.isoformat(timespec="microseconds" if local.microsecond else "seconds")
-
-
 def quote(value: str) -> str:
-    """Quote a string literal for a 4D ``$filter``."""
-    return "'" + value.replace("'", "''") + "'"
+    """Quote a string literal for a 4D ``$filter``: a backslash escapes the next character."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+FILTER_OPERATORS = {"eq": "=", "ne": "!=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+
+
+def literal(value: Scalar) -> str:
+    """A ``$filter`` literal: quoted text, a bare number, or true/false."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return quote(str(value))
+
+
+def filter_condition(condition: FilterCondition) -> str:
+    """One filter as ``$filter`` text; ``in`` becomes a parenthesised OR of equalities."""
+    if isinstance(condition.value, tuple):
+        alternatives = [f"{condition.field}={literal(item)}" for item in condition.value]
+        return "(" + " OR ".join(alternatives) + ")"
+    return f"{condition.field}{FILTER_OPERATORS[condition.op]}{literal(condition.value)}"
 
 
 class LegacyErpExtractor(BaseExtractor):
@@ -53,6 +77,7 @@ class LegacyErpExtractor(BaseExtractor):
 
     Options = LegacyErpOptions
     options: LegacyErpOptions
+    pushdown_ops = frozenset({*COMPARISONS, "in"})
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -64,19 +89,23 @@ class LegacyErpExtractor(BaseExtractor):
         self._logged_in = False
 
     def window_filter(self, window: ExtractWindow) -> list[str]:
-        """Conditions selecting ``start <= modified < end`` in the source's local time."""
+        """Conditions selecting ``start <= modified < end`` in the source's local time, widened
+        around daylight-saving changes so that no row is lost (see ``local_time``)."""
         field = self.modified_field
+        local_start, local_end = local_bounds(window.start, window.end, self.zone)
         conditions = []
-        if window.start is not None:
-            conditions.append(f"{field}>={quote(format_local(window.start, self.zone))}")
-        if window.end is not None:
-            conditions.append(f"{field}<{quote(format_local(window.end, self.zone))}")
+        if local_start is not None:
+            conditions.append(f"{field}>={quote(format_naive(local_start))}")
+        if local_end is not None:
+            conditions.append(f"{field}<{quote(format_naive(local_end))}")
         return conditions
 
-    def pages(self, window: ExtractWindow) -> Iterator[Page]:
-        """Yield pages of rows inside ``window``, ordered by key."""
+    def pages(
+        self, window: ExtractWindow, filters: Sequence[FilterCondition] = ()
+    ) -> Iterator[Page]:
+        """Yield pages of rows inside ``window`` that pass ``filters``, ordered by key."""
         self._login()
-        conditions = self.window_filter(window)
+        conditions = self.window_filter(window) + [filter_condition(f) for f in filters]
         if self.options.paging == "offset":
             yield from self._offset_pages(conditions)
         else:
@@ -116,27 +145,40 @@ class LegacyErpExtractor(BaseExtractor):
         if conditions:
             params["$filter"] = '"' + " AND ".join(conditions) + '"'
         url = f"{self.base_url}/{self.mapping.endpoint}"
-        response = self._get(url, params)
-        if response.status_code == 401:
-            self._logged_in = False
-            self._login()
-            response = self._get(url, params)
-        self._raise_for_status(response, url)
         try:
-            body = json.loads(response.content)
-        except ValueError as exc:
-            start = response.content[:120]
-            raise SourceError(
-                f"{url}: response is not valid JSON ({exc}); starts {start!r}"
-            ) from exc
+            body = body_retrying(self.options, (BrokenBody,))(self._fetch_body, url, params)
+        except BrokenBody as exc:
+            raise SourceError(f"{exc} (after {self.options.retries} retries)") from exc
         rows = body.get("__ENTITIES") if isinstance(body, dict) else None
         if not isinstance(rows, list):
             raise SourceError(f"{url}: response has no '__ENTITIES' list")
         return rows
 
-    def _get(self, url: str, params: dict[str, str]) -> requests.Response:
+    def _fetch_body(self, url: str, params: dict[str, str]) -> Any:
+        """One page request, the body read and parsed; raises BrokenBody when that fails."""
+        response = self._get(url, params)
+        if response.status_code == 401:
+            response.close()
+            self._logged_in = False
+            self._login()
+            response = self._get(url, params)
+        self._raise_for_status(response, url, self.options.retries)
         try:
-            return self.session.get(url, params=params, timeout=self.options.timeout)
+            content = response.content
+        except requests.RequestException as exc:
+            raise BrokenBody(f"{url}: the response broke off: {exc}") from exc
+        try:
+            return json.loads(content)
+        except ValueError as exc:
+            raise BrokenBody(
+                f"{url}: response is not valid JSON ({exc}); starts {content[:120]!r}"
+            ) from exc
+
+    def _get(self, url: str, params: dict[str, str]) -> requests.Response:
+        """GET with the session's retries; the body is read by the caller (so a body that breaks
+        off is told apart from a request that failed)."""
+        try:
+            return self.session.get(url, params=params, timeout=self.options.timeout, stream=True)
         except requests.RequestException as exc:
             raise SourceError(
                 f"GET {url} failed after {self.options.retries} retries: {exc}"
@@ -159,14 +201,16 @@ class LegacyErpExtractor(BaseExtractor):
                 f"legacy ERP refused the credentials of connection '{self.connection.conn_id}' "
                 f"({response.status_code} from {url})"
             )
-        self._raise_for_status(response, url)
+        self._raise_for_status(response, url, self.options.retries)
         self._logged_in = True
 
     @staticmethod
-    def _raise_for_status(response: requests.Response, url: str) -> None:
+    def _raise_for_status(response: requests.Response, url: str, retries: int) -> None:
         if response.status_code >= 400:
+            spent = f" (after {retries} retries)" if response.status_code in RETRY_STATUSES else ""
             raise SourceError(
-                f"{url} answered {response.status_code} {response.reason}: {response.text[:200]}"
+                f"{url} answered {response.status_code} {response.reason}{spent}: "
+                f"{response.text[:200]}"
             )
 
     def close(self) -> None:

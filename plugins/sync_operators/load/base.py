@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar
 
 import psycopg
@@ -12,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from sync_operators.config.models import MappingConfig, TargetConfig
 from sync_operators.connection import ConnectionInfo
+from sync_operators.errors import RecordError
 from sync_operators.load.columns import ColumnSpec
 from sync_operators.staging.tables import StagingTables
 
@@ -32,6 +34,9 @@ class LoadResult:
     deduplicated: int = 0
     failed: int = 0
     deleted: int = 0
+    errors: list[RecordError] = field(default_factory=list)
+    """Records the target refused, written to ``sync_log_detail`` with the load; ``failed``
+    counts them."""
 
 
 class BaseLoader(ABC):
@@ -56,7 +61,7 @@ class BaseLoader(ABC):
         self.mapping = mapping
         self.connection = connection
         self.modified_field = modified_field
-        self.options = self.Options.model_validate(target.options)
+        self.options = self.Options.model_validate(mapping.options_for("load", target.options))
 
     @classmethod
     def validate_options(cls, options: Mapping[str, Any]) -> None:
@@ -74,3 +79,18 @@ class BaseLoader(ABC):
     @abstractmethod
     def load(self, staging_conn: psycopg.Connection, tables: StagingTables) -> LoadResult:
         """Move the typed staging rows into the target; do not commit ``staging_conn``."""
+
+    def delete_missing(
+        self,
+        staging_conn: psycopg.Connection,
+        tables: StagingTables,
+        *,
+        kept_keys: Sequence[tuple[Any, ...]],
+        modified_before: datetime | None,
+    ) -> int:
+        """After a full run's load, apply ``delete_policy`` to target rows whose key is neither
+        staged nor in ``kept_keys``; return how many went. Do not commit ``staging_conn``."""
+        raise NotImplementedError(
+            f"mapping {self.mapping.name}: loader {type(self).__name__} cannot delete rows; "
+            "set delete_policy to ignore"
+        )

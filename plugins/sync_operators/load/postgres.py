@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 import psycopg
 from psycopg import sql
 
 from sync_operators.load.base import BaseLoader, LoadResult
 from sync_operators.load.columns import ColumnSpec, describe_columns
+from sync_operators.load.deletes import DeleteTarget, delete_missing, restore_on_merge
 from sync_operators.staging.tables import StagingTables, create_typed_table
 
 
@@ -47,24 +50,33 @@ def upsert_from_staging(
     columns: Sequence[str],
     key_columns: Sequence[str],
     newest_first: Sequence[str] = (),
+    resets: Mapping[str, Any] | None = None,
 ) -> MergeCounts:
     """Merge ``staging`` into ``target`` on ``key_columns`` in one statement.
 
     Rows sharing a key are collapsed first (newest by ``newest_first`` columns, then the last
     extracted), because ``ON CONFLICT DO UPDATE`` cannot touch a row twice. Only rows whose values
-    differ are updated, so unchanged rows cost no write and are counted as unchanged.
+    differ are updated, so unchanged rows cost no write and are counted as unchanged. ``resets``
+    gives unmapped columns a fixed value on existing rows (a soft-deleted row that is back).
     """
     non_key = [column for column in columns if column not in key_columns]
     order = [sql.SQL("{} DESC NULLS LAST").format(sql.Identifier(c)) for c in newest_first]
     order.append(sql.SQL("_seq DESC"))
-    if non_key:
+    resets = dict(resets or {})
+    if non_key or resets:
+        new_values = sql.SQL(", ").join(
+            [
+                *(sql.Identifier("excluded", column) for column in non_key),
+                *(sql.Literal(value) for value in resets.values()),
+            ]
+        )
         conflict = sql.SQL(
-            "DO UPDATE SET ({non_key}) = ROW({excluded}) "
-            "WHERE ({current}) IS DISTINCT FROM ({excluded})"
+            "DO UPDATE SET ({assigned}) = ROW({new_values}) "
+            "WHERE ({current}) IS DISTINCT FROM ({new_values})"
         ).format(
-            non_key=_columns(non_key),
-            excluded=_columns(non_key, "excluded"),
-            current=_columns(non_key, "t"),
+            assigned=_columns([*non_key, *resets]),
+            new_values=new_values,
+            current=_columns([*non_key, *resets], "t"),
         )
     else:
         conflict = sql.SQL("DO NOTHING")
@@ -137,10 +149,37 @@ class PostgresTableLoader(BaseLoader):
             columns=self.mapping.columns,
             key_columns=self.mapping.key_columns,
             newest_first=self.newest_first_columns(),
+            resets=restore_on_merge(self.mapping),
         )
         return LoadResult(
             created=counts.created,
             updated=counts.updated,
             unchanged=counts.unchanged,
             deduplicated=counts.deduplicated,
+        )
+
+    def delete_missing(
+        self,
+        staging_conn: psycopg.Connection,
+        tables: StagingTables,
+        *,
+        kept_keys: Sequence[tuple[Any, ...]],
+        modified_before: datetime | None,
+    ) -> int:
+        """Apply the mapping's delete policy to target rows missing from this full run (see
+        :mod:`sync_operators.load.deletes`)."""
+        modified = self.newest_first_columns()
+        target = DeleteTarget(
+            table=self.table,
+            display_name=f"{self.schema}.{self.mapping.target_table}",
+            key_columns=self.mapping.key_columns,
+            modified_column=modified[0] if modified else None,
+        )
+        return delete_missing(
+            staging_conn,
+            mapping=self.mapping,
+            target=target,
+            staged=tables.typed_table,
+            kept_keys=kept_keys,
+            modified_before=modified_before,
         )

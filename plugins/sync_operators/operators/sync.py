@@ -16,8 +16,12 @@ from airflow.sdk import BaseHook, BaseOperator, Context
 
 from sync_operators.config.loading import load_project
 from sync_operators.connection import ConnectionInfo
+from sync_operators.error_budget import ErrorBudgetExceeded
+from sync_operators.next_steps import FailureContext, next_steps
 from sync_operators.pipeline import SyncJob
+from sync_operators.run_options import RunOptions
 from sync_operators.state.log import RunIdentity
+from sync_operators.summary import failure_summary
 
 
 def _staging_connector(conn_id: str) -> Any:
@@ -67,6 +71,7 @@ class SyncStepOperator(BaseOperator):
             target_connection=_connection(target.conn_id),
             chunk_size=int(os.environ.get("ERP_SYNC_CHUNK_SIZE", "5000")),
             log=self.log,
+            debug=(context.get("params") or {}).get("debug") is True,
         )
 
     def execute(self, context: Context) -> Any:
@@ -76,7 +81,24 @@ class SyncStepOperator(BaseOperator):
             return self.run_step(job, context)
         except Exception as exc:
             job.record_failure(f"{self.task_id}: {type(exc).__name__}: {exc}")
+            self.log_next_steps(job, exc)
+            if isinstance(exc, ErrorBudgetExceeded):
+                from airflow.sdk.exceptions import AirflowFailException
+
+                # The same records would fail again: no task retry, the alert goes out now.
+                raise AirflowFailException(str(exc)) from exc
             raise
+
+    def log_next_steps(self, job: SyncJob, error: BaseException) -> None:
+        """End the log with what failed and what to do about it."""
+        failure = FailureContext(
+            mapping=job.mapping.name,
+            step=self.task_id,
+            source_conn_id=job.source.conn_id,
+            target_conn_id=job.target.conn_id,
+        )
+        summary = failure_summary(job.mapping.name, self.task_id, error, next_steps(error, failure))
+        self.log.error("%s", job.mask(summary))
 
     def run_step(self, job: SyncJob, context: Context) -> Any:
         """The step itself; subclasses implement it."""
@@ -93,12 +115,15 @@ class SyncExtractOperator(SyncStepOperator):
         self.full = full
 
     def run_step(self, job: SyncJob, context: Context) -> Any:
-        """Full when this operator or the run's ``full`` param says so; else the data interval."""
-        params = context.get("params") or {}
-        full = self.full if self.full is not None else bool(params.get("full", False))
+        """Full when this operator or the run's ``full`` param says so; else the data interval.
+        Only records passing the run's ``filters`` are extracted."""
+        options = RunOptions.from_params(context.get("params"))
+        full = self.full if self.full is not None else options.full
         start: datetime | None = context.get("data_interval_start")
         end: datetime | None = context.get("data_interval_end")
-        return job.extract(full=full, interval_start=start, interval_end=end)
+        return job.extract(
+            full=full, interval_start=start, interval_end=end, filters=options.filters
+        )
 
 
 class SyncTransformOperator(SyncStepOperator):

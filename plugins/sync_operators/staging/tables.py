@@ -31,8 +31,10 @@ class StagingTables:
     def for_run(
         cls, mapping: str, dag_id: str, run_id: str, schema: str = STAGING_SCHEMA
     ) -> StagingTables:
-        """Name the tables ``<mapping>_<hash of dag and run>_raw|typed`` (at most 63 bytes)."""
-        digest = hashlib.sha1(f"{dag_id}\x00{run_id}".encode(), usedforsecurity=False).hexdigest()
+        """Name the tables ``<mapping>_<hash of mapping, dag and run>_raw|typed`` (at most 63
+        bytes). The hash covers the whole mapping name, since only its first 40 characters show."""
+        identity = f"{mapping}\x00{dag_id}\x00{run_id}"
+        digest = hashlib.sha1(identity.encode(), usedforsecurity=False).hexdigest()
         stem = f"{re.sub(r'[^a-z0-9_]', '_', mapping.lower())[:40]}_{digest[:12]}"
         return cls(schema=schema, raw=f"{stem}_raw", typed=f"{stem}_typed")
 
@@ -115,6 +117,25 @@ def create_typed_table(
         )
         cur.execute(
             sql.SQL("ALTER TABLE {} ADD COLUMN _seq bigint NOT NULL").format(tables.typed_table)
+        )
+        _mark_created(cur, tables.typed_table)
+
+
+def create_typed_table_of_type(
+    conn: psycopg.Connection, tables: StagingTables, columns: Sequence[str], data_type: str
+) -> None:
+    """(Re)create the typed table with every column of one type plus ``_seq``, for targets
+    without a table to copy the types from (an HTTP API)."""
+    definitions = sql.SQL(", ").join(
+        sql.SQL("{} {}").format(sql.Identifier(column), sql.SQL(data_type))  # type: ignore[arg-type]
+        for column in columns
+    )
+    with conn.cursor() as cur:
+        cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(tables.typed_table))
+        cur.execute(
+            sql.SQL("CREATE UNLOGGED TABLE {} ({}, _seq bigint NOT NULL)").format(
+                tables.typed_table, definitions
+            )
         )
         _mark_created(cur, tables.typed_table)
 

@@ -1,4 +1,5 @@
-"""DDL of the ``sync`` schema: sync_log, sync_log_detail and sync_state, created idempotently."""
+"""DDL of the ``sync`` schema: sync_log, sync_log_detail, sync_state and sync_deferred, created
+idempotently."""
 
 from __future__ import annotations
 
@@ -37,6 +38,18 @@ CREATE TABLE IF NOT EXISTS sync.sync_log (
 CREATE INDEX IF NOT EXISTS sync_log_mapping_started_idx
     ON sync.sync_log (mapping, started_at DESC);
 
+-- Run details added after the first release: the trigger form's filters, seconds per step and
+-- in total. Added only when missing, so a running load's row locks never make us wait.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM information_schema.columns WHERE table_schema = 'sync'
+                   AND table_name = 'sync_log' AND column_name = 'filters') THEN
+        ALTER TABLE sync.sync_log ADD COLUMN IF NOT EXISTS filters jsonb,
+            ADD COLUMN IF NOT EXISTS stage_seconds jsonb NOT NULL DEFAULT '{}',
+            ADD COLUMN IF NOT EXISTS duration_seconds double precision;
+    END IF;
+END $$;
+
 CREATE TABLE IF NOT EXISTS sync.sync_log_detail (
     id           bigserial PRIMARY KEY,
     sync_log_id  bigint NOT NULL REFERENCES sync.sync_log (id) ON DELETE CASCADE,
@@ -58,6 +71,20 @@ CREATE TABLE IF NOT EXISTS sync.sync_state (
     last_run_id      text,
     last_success_at  timestamptz,
     updated_at       timestamptz NOT NULL DEFAULT now()
+);
+
+-- Records waiting for a referent (see sync_operators.state.deferred).
+CREATE TABLE IF NOT EXISTS sync.sync_deferred (
+    mapping            text NOT NULL,
+    record_key         text NOT NULL,
+    record             jsonb NOT NULL,
+    field              text,
+    reason             text NOT NULL,
+    sync_log_id        bigint,
+    first_deferred_at  timestamptz NOT NULL DEFAULT now(),
+    deferred_at        timestamptz NOT NULL DEFAULT now(),
+    attempts           integer NOT NULL DEFAULT 1,
+    PRIMARY KEY (mapping, record_key)
 );
 """
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from sync_operators.config.models import MappingConfig, SourceConfig
-from sync_operators.errors import RecordError, RecordRejected
+from sync_operators.errors import RecordDeferred, RecordError, RecordRejected
 from sync_operators.transform.transforms import TransformContext
+
+if TYPE_CHECKING:
+    import psycopg
 
 Row = tuple[Any, ...]
 
@@ -35,6 +38,12 @@ class BaseTransformer(ABC):
     def transform(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """Return the target row for ``record`` as a column → value dict."""
 
+    def prepare_chunk(  # noqa: B027 - an optional hook, not an abstract method
+        self, records: Sequence[Mapping[str, Any]], conn: psycopg.Connection
+    ) -> None:
+        """Called before each chunk is transformed, with the staging database connection: fetch
+        what the chunk needs in bulk (lookups). Must not commit ``conn``."""
+
     def transform_many(
         self, records: Iterable[tuple[str | None, Mapping[str, Any]]]
     ) -> tuple[list[Row | None], list[RecordError]]:
@@ -49,5 +58,8 @@ class BaseTransformer(ABC):
                 rows.append(tuple(values.get(column) for column in columns))
             except RecordRejected as exc:
                 rows.append(None)
-                errors.append(RecordError(record_id, "transform", exc.field, exc.message, record))
+                deferred = isinstance(exc, RecordDeferred)
+                errors.append(
+                    RecordError(record_id, "transform", exc.field, exc.message, record, deferred)
+                )
         return rows, errors

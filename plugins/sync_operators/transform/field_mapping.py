@@ -1,12 +1,19 @@
-"""The seed's field mapping: ``source_field: {target_field, transform, default, required}``."""
+"""The seed's field mapping: ``source_field: {target_field, transform, default, required,
+lookup}``. A source field may be a path into nested records (``billing.address.city``,
+``lines[0].sku``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import contextlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from sync_operators.errors import RecordError, RecordRejected
+import psycopg
+
+from sync_operators.errors import RecordDeferred, RecordError, RecordRejected
 from sync_operators.transform.base import BaseTransformer, Row
+from sync_operators.transform.lookup import Lookup
+from sync_operators.transform.paths import compile_path, is_path
 from sync_operators.transform.transforms import TransformError, compile_steps
 
 FieldFunction = Callable[[Mapping[str, Any]], Any]
@@ -21,6 +28,7 @@ class FieldMappingTransformer(BaseTransformer):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self._lookups: list[tuple[Lookup, FieldFunction]] = []
         self._fields: list[tuple[str, str, FieldFunction]] = [
             (source_field, field.target_field, self._compile(source_field, field))
             for source_field, field in self.mapping.fields.items()
@@ -30,16 +38,40 @@ class FieldMappingTransformer(BaseTransformer):
         convert = compile_steps(field.steps, self.context)
         default = field.default
         required = field.required
+        get = compile_path(source_field) if is_path(source_field) else None
+        lookup = None
+        if field.lookup is not None:
+            lookup = Lookup(field.lookup, field=source_field, default_schema=self.mapping.db_schema)
 
-        def apply(record: Mapping[str, Any]) -> Any:
-            value = convert(record.get(source_field))
+        def code(record: Mapping[str, Any]) -> Any:
+            value = convert(record.get(source_field) if get is None else get(record))
             if value is None or value == "":
                 value = default if default is not None else value
+            return value
+
+        if lookup is not None:
+            self._lookups.append((lookup, code))
+
+        def apply(record: Mapping[str, Any]) -> Any:
+            value = convert(record.get(source_field) if get is None else get(record))
+            if value is None or value == "":
+                value = default if default is not None else value
+            if lookup is not None:
+                value = lookup.resolve(value)
             if required and (value is None or value == ""):
                 raise TransformError("required value is missing")
             return value
 
         return apply
+
+    def prepare_chunk(self, records: Sequence[Mapping[str, Any]], conn: psycopg.Connection) -> None:
+        """Resolve the chunk's lookup codes, one query per lookup field."""
+        for lookup, code in self._lookups:
+            codes = []
+            for record in records:
+                with contextlib.suppress(TransformError):
+                    codes.append(code(record))
+            lookup.prepare(conn, codes)
 
     def transform(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """Map one record; a bad value rejects the record naming the source field."""
@@ -48,7 +80,8 @@ class FieldMappingTransformer(BaseTransformer):
             try:
                 row[target_field] = apply(record)
             except TransformError as exc:
-                raise RecordRejected(str(exc), field=source_field) from exc
+                rejection = RecordDeferred if getattr(exc, "defer", False) else RecordRejected
+                raise rejection(str(exc), field=source_field) from exc
         return row
 
     def transform_many(
@@ -68,7 +101,10 @@ class FieldMappingTransformer(BaseTransformer):
             except TransformError as exc:
                 field = functions[len(values)][0]
                 rows.append(None)
-                errors.append(RecordError(record_id, "transform", field, str(exc), record))
+                deferred = getattr(exc, "defer", False)
+                errors.append(
+                    RecordError(record_id, "transform", field, str(exc), record, deferred)
+                )
                 continue
             rows.append(tuple(values))
         return rows, errors

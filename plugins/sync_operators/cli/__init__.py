@@ -1,0 +1,1 @@
+"""The ``sync`` command: list, validate, status and errors, for operators and deploy pipelines."""

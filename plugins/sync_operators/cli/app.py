@@ -1,0 +1,75 @@
+"""The ``sync`` command line: argument parsing and dispatch to the subcommands."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+from sync_operators.cli import errors, list_mappings, status, validate
+from sync_operators.cli.context import CommandContext, default_mappings_dir
+from sync_operators.cli.database import DSN_ENV, DatabaseChoice
+from sync_operators.cli.output import Output
+
+DESCRIPTION = """Inspect and check erp-sync: the mappings, their health and their errors.
+
+The database (the ERP database holding the sync log) is --dsn, else $ERP_SYNC_DSN, else the
+Airflow connection --conn-id (resolved by Airflow: environment, secrets backend, metadata DB),
+else the one connection all targets keep their sync log in."""
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser, with one subparser per command."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--mappings-dir",
+        type=Path,
+        default=None,
+        help="mappings folder (default: $ERP_SYNC_MAPPINGS_DIR or include/mappings)",
+    )
+    common.add_argument("--dsn", help=f"libpq connection string (or set {DSN_ENV})")
+    common.add_argument("--conn-id", help="Airflow connection id of the ERP database")
+    common.add_argument("--json", action="store_true", help="print JSON for machines")
+
+    root = argparse.ArgumentParser(
+        prog="sync",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser(
+        "list", parents=[common], help="mappings with source, target, schedules, last success"
+    )
+    commands.add_parser(
+        "validate",
+        parents=[common],
+        help="check every mapping file (and the target tables, given a database); "
+        "exit 1 on problems",
+    )
+    commands.add_parser(
+        "status", parents=[common], help="lag, last run and recent errors per mapping, rated"
+    )
+    errors_parser = commands.add_parser(
+        "errors", parents=[common], help="recent per-record errors of one mapping"
+    )
+    errors_parser.add_argument("mapping", help="mapping name, e.g. products")
+    errors_parser.add_argument("--hours", type=float, default=24, help="look back (default 24)")
+    errors_parser.add_argument("--limit", type=int, default=50, help="at most (default 50)")
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; returns the exit code."""
+    args = parser().parse_args(argv)
+    ctx = CommandContext(
+        mappings_dir=args.mappings_dir or default_mappings_dir(),
+        database=DatabaseChoice(dsn=args.dsn, conn_id=args.conn_id),
+        output=Output(as_json=args.json),
+    )
+    if args.command == "list":
+        return list_mappings.run(ctx)
+    if args.command == "validate":
+        return validate.run(ctx)
+    if args.command == "status":
+        return status.run(ctx)
+    return errors.run(ctx, args.mapping, hours=args.hours, limit=args.limit)

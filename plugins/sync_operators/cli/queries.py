@@ -1,0 +1,110 @@
+"""Reads from the sync log and the target database for the ``sync`` command.
+
+A database where no run ever happened has no ``sync`` schema yet; every read then returns
+nothing instead of failing, so ``sync status`` works on day one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+import psycopg
+
+
+def has_sync_schema(conn: psycopg.Connection) -> bool:
+    """True once a run has created the sync log."""
+    row = conn.execute("SELECT to_regclass('sync.sync_log') IS NOT NULL").fetchone()
+    return bool(row and row[0])
+
+
+def _dicts(
+    conn: psycopg.Connection, query: str, params: Iterable[Any] = ()
+) -> list[dict[str, Any]]:
+    with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+        cur.execute(query, tuple(params))
+        return cur.fetchall()
+
+
+def states(conn: psycopg.Connection) -> dict[str, dict[str, Any]]:
+    """``sync_state`` by mapping."""
+    if not has_sync_schema(conn):
+        return {}
+    rows = _dicts(conn, "SELECT * FROM sync.sync_state")
+    return {row["mapping"]: row for row in rows}
+
+
+def last_runs(conn: psycopg.Connection) -> dict[str, dict[str, Any]]:
+    """Each mapping's most recently started run."""
+    if not has_sync_schema(conn):
+        return {}
+    rows = _dicts(
+        conn,
+        "SELECT DISTINCT ON (mapping) * FROM sync.sync_log "
+        "ORDER BY mapping, started_at DESC, id DESC",
+    )
+    return {row["mapping"]: row for row in rows}
+
+
+def error_counts(conn: psycopg.Connection, since: timedelta) -> dict[str, int]:
+    """Per-record errors per mapping recorded within ``since``."""
+    if not has_sync_schema(conn):
+        return {}
+    rows = conn.execute(
+        """
+        SELECT mapping, count(*) FROM sync.sync_log_detail
+        WHERE created_at > now() - %s GROUP BY mapping
+        """,
+        (since,),
+    ).fetchall()
+    return {mapping: int(count) for mapping, count in rows}
+
+
+def recent_errors(
+    conn: psycopg.Connection, mapping: str, since: timedelta, limit: int
+) -> list[dict[str, Any]]:
+    """The newest per-record errors of one mapping, with the run they belong to."""
+    if not has_sync_schema(conn):
+        return []
+    return _dicts(
+        conn,
+        """
+        SELECT d.created_at, l.dag_id, l.run_id, d.record_id, d.stage, d.field, d.message,
+               d.raw_record
+        FROM sync.sync_log_detail d JOIN sync.sync_log l ON l.id = d.sync_log_id
+        WHERE d.mapping = %s AND d.created_at > now() - %s
+        ORDER BY d.id DESC LIMIT %s
+        """,
+        (mapping, since, limit),
+    )
+
+
+def table_columns(conn: psycopg.Connection, schema: str, table: str) -> set[str] | None:
+    """The table's column names, or None when it does not exist."""
+    found = conn.execute(
+        "SELECT to_regclass(format('%%I.%%I', %s::text, %s::text))::oid", (schema, table)
+    ).fetchone()
+    if not found or found[0] is None:
+        return None
+    rows = conn.execute(
+        "SELECT attname FROM pg_attribute WHERE attrelid = %s AND attnum > 0 AND NOT attisdropped",
+        (found[0],),
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
+def unique_column_sets(conn: psycopg.Connection, schema: str, table: str) -> list[set[str]]:
+    """Column sets of the table's unique indexes (primary key included)."""
+    rows = conn.execute(
+        """
+        SELECT array_agg(a.attname)
+        FROM pg_index i
+        JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+        WHERE i.indrelid = to_regclass(format('%%I.%%I', %s::text, %s::text))
+          AND i.indisunique AND i.indpred IS NULL
+        GROUP BY i.indexrelid
+        """,
+        (schema, table),
+    ).fetchall()
+    return [set(columns) for (columns,) in rows]

@@ -1,0 +1,89 @@
+"""``sync validate``: check every mapping file (and, given a database, the target tables) and
+exit non-zero with ``file: key.path: message`` lines, for deployment pipelines."""
+
+from __future__ import annotations
+
+import psycopg
+
+from sync_operators.assets import POSTGRES_LOADERS
+from sync_operators.cli import queries
+from sync_operators.cli.context import CommandContext
+from sync_operators.cli.database import DatabaseUnavailable
+from sync_operators.config.errors import ConfigError
+from sync_operators.config.loading import Project
+from sync_operators.config.models import MappingConfig
+
+
+def target_errors(
+    conn: psycopg.Connection, project: Project, mapping: MappingConfig
+) -> list[ConfigError]:
+    """The mapping's target table, columns and key as the database has them."""
+    target = project.target_of(mapping)
+    if target.loader not in POSTGRES_LOADERS:
+        return []
+    path = project.mapping_files[mapping.name]
+    schema = mapping.db_schema or target.db_schema
+    table = mapping.target_table
+    columns = queries.table_columns(conn, schema, table)
+    where = "table" if mapping.table is not None else "model"
+    if columns is None:
+        return [ConfigError(path, where, f"target table {schema}.{table} does not exist")]
+    errors = [
+        ConfigError(
+            path,
+            f"fields.{source_field}.target_field",
+            f"column '{field.target_field}' does not exist in {schema}.{table}",
+        )
+        for source_field, field in mapping.fields.items()
+        if field.target_field not in columns
+    ]
+    keys = set(mapping.key_columns)
+    if keys <= columns and keys not in queries.unique_column_sets(conn, schema, table):
+        errors.append(
+            ConfigError(
+                path,
+                "key",
+                f"{schema}.{table} has no unique index on ({', '.join(mapping.key_columns)}); "
+                "the load's merge needs one",
+            )
+        )
+    return errors
+
+
+def run(ctx: CommandContext) -> int:
+    """Print the problems found; exit 1 when there are any, 2 when the database is unusable."""
+    project = ctx.project()
+    errors = list(project.errors)
+    checked_database = False
+    if ctx.database.explicit:
+        try:
+            with ctx.connect(project) as conn:
+                for mapping in project.mappings.values():
+                    errors.extend(target_errors(conn, project, mapping))
+            checked_database = True
+        except DatabaseUnavailable as exc:
+            ctx.output.note(str(exc))
+            return 2
+    if ctx.output.as_json:
+        ctx.output.json(
+            {
+                "valid": not errors,
+                "mappings": sorted(project.mappings),
+                "checked_database": checked_database,
+                "errors": [
+                    {"file": str(e.path), "key_path": e.key_path, "message": e.message}
+                    for e in errors
+                ],
+            }
+        )
+    else:
+        for error in errors:
+            ctx.output.line(str(error))
+        checked = " and their target tables" if checked_database else ""
+        summary = (
+            f"{len(errors)} problem(s) in {ctx.mappings_dir}"
+            if errors
+            else f"OK: {len(project.mappings)} mappings{checked} in {ctx.mappings_dir} are valid"
+        )
+        ctx.output.line(summary)
+    return 1 if errors else 0

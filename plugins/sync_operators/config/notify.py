@@ -1,0 +1,61 @@
+"""Who is alerted when a run fails: a mapping's ``notify:`` list, else the global default in the
+environment variable ``ERP_SYNC_NOTIFY`` (a JSON list of the same entries).
+
+```yaml
+notify:
+  - {type: webhook, conn_id: alerts_webhook, endpoint: /hooks/erp-sync}
+  - {type: email, conn_id: smtp_alerts, to: [ops@example.com]}
+```
+
+Connections hold the addresses and credentials; this file holds none.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+
+from sync_operators.config.errors import ConfigError, from_validation_error
+
+NOTIFY_ENV = "ERP_SYNC_NOTIFY"
+
+
+class NotifyTarget(BaseModel):
+    """One alert channel: a webhook (Airflow HTTP connection) or e-mail (SMTP connection)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["webhook", "email"]
+    conn_id: str = Field(min_length=1)
+    endpoint: str = ""
+    to: list[str] = Field(default_factory=list)
+    subject: str | None = None
+
+    @model_validator(mode="after")
+    def _fits_type(self) -> NotifyTarget:
+        if self.type == "email" and not self.to:
+            raise ValueError("an email notifier needs 'to': a list of addresses")
+        if self.type == "webhook" and self.to:
+            raise ValueError("'to' is for email notifiers; a webhook posts to its connection")
+        return self
+
+
+_TARGETS = TypeAdapter(list[NotifyTarget])
+
+
+def global_notify_targets() -> tuple[list[NotifyTarget], list[ConfigError]]:
+    """The default alert channels from ``$ERP_SYNC_NOTIFY``, and the errors if it is broken."""
+    text = os.environ.get(NOTIFY_ENV, "").strip()
+    where = Path(f"${NOTIFY_ENV}")
+    if not text:
+        return [], []
+    try:
+        return _TARGETS.validate_python(json.loads(text)), []
+    except json.JSONDecodeError as exc:
+        return [], [ConfigError(where, "", f"not valid JSON: {exc}")]
+    except ValidationError as exc:
+        return [], from_validation_error(where, exc)

@@ -1,0 +1,45 @@
+"""A mapping's error budget: too many bad records fail the run before anything is merged.
+
+A few bad records are normal for a legacy source and go to ``sync_log_detail`` while the rest
+load. Many bad records usually mean a broken mapping or a broken export, and loading the
+remainder would hide that: ``max_errors`` (a count) and ``max_error_rate`` (a fraction of the
+extracted records) stop the run at the end of the transform step, so the target is untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sync_operators.config.models import MappingConfig
+
+
+class ErrorBudgetExceeded(RuntimeError):
+    """More records failed than the mapping allows; nothing was merged into the target."""
+
+
+def over_budget(mapping: MappingConfig, extracted: int, failed: int) -> str | None:
+    """Which limit ``failed`` of ``extracted`` records break, or None when within budget."""
+    if mapping.max_errors is not None and failed > mapping.max_errors:
+        return f"max_errors is {mapping.max_errors}"
+    rate_limit = mapping.max_error_rate
+    if rate_limit is not None and extracted and failed / extracted > rate_limit:
+        return f"max_error_rate is {rate_limit:.2%}"
+    return None
+
+
+def check_error_budget(
+    mapping: MappingConfig,
+    extracted: int,
+    failed: int,
+    first_errors: Callable[[], list[str]],
+) -> None:
+    """Raise :class:`ErrorBudgetExceeded` naming the count and the first reasons when over."""
+    limit = over_budget(mapping, extracted, failed)
+    if limit is None:
+        return
+    rate = failed / extracted if extracted else 1.0
+    reasons = "; ".join(first_errors())
+    raise ErrorBudgetExceeded(
+        f"mapping {mapping.name}: {failed} of {extracted} records failed ({rate:.1%}), over the "
+        f"error budget ({limit}); nothing was loaded. First errors: {reasons}"
+    )

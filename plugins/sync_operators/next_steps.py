@@ -1,0 +1,78 @@
+"""What to do after a failed step, by kind of error: the line a tired operator reads first.
+
+Errors are matched by class name along the MRO, so this module needs none of the modules that
+raise them (and a subclass of a known error gets its parent's advice).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+RETRY = "Then clear the failed task (Clear → 'Only failed') to retry; every step is safe to rerun."
+
+
+@dataclass(frozen=True)
+class FailureContext:
+    """Names the advice refers to."""
+
+    mapping: str
+    step: str
+    source_conn_id: str | None
+    target_conn_id: str | None
+
+
+def _advice(name: str, ctx: FailureContext) -> str | None:
+    source = f"connection '{ctx.source_conn_id}'" if ctx.source_conn_id else "its connection"
+    target = f"connection '{ctx.target_conn_id}'" if ctx.target_conn_id else "its connection"
+    advice = {
+        "AuthError": f"The source refused the credentials: fix login/password of {source}.",
+        "SourceError": (
+            f"The source could not be read: check that it is up and that {source} points at it. "
+            "The task already retried; transient outages heal on the next scheduled run."
+        ),
+        "TargetSchemaError": (
+            f"The target table does not match mapping '{ctx.mapping}': apply the ERP's "
+            f"migrations or fix the mapping's fields, and check with `sync validate --conn-id "
+            f"{ctx.target_conn_id or 'erp_db'}`."
+        ),
+        "ConfigErrors": (
+            "The mapping folder is broken (file and key path above): fix it and run "
+            "`sync validate`; the DAG is rebuilt on the next parse."
+        ),
+        "FilterError": "Fix the run's 'filters' in the trigger form and trigger a new run.",
+        "ErrorBudgetExceeded": (
+            f"Too many records were rejected: `sync errors {ctx.mapping}` lists them with field "
+            "and reason. Fix the source data or the mapping's transforms; nothing was loaded."
+        ),
+        "InvariantViolation": (
+            "Records went missing between the steps: this is a bug. The target was rolled back; "
+            "keep the run's sync_log row and task logs for the report."
+        ),
+        "RunNotStarted": (
+            "A later step ran without its extract: clear the whole run (all tasks) instead of "
+            "one task."
+        ),
+        "LookupFailed": (
+            "A lookup table could not be read: check the mapping's lookup tables exist."
+        ),
+        "OperationalError": (
+            f"The ERP database could not be reached: check {target} and that Postgres is up."
+        ),
+        "IntegrityError": (
+            "The target refused the merge (a constraint failed): see the error above; fix the "
+            "data or the mapping's key."
+        ),
+    }
+    return advice.get(name)
+
+
+def next_steps(error: BaseException, ctx: FailureContext) -> str:
+    """Advice for ``error``, ending with how to retry."""
+    for cls in type(error).__mro__:
+        found = _advice(cls.__name__, ctx)
+        if found:
+            return f"{found} {RETRY}"
+    return (
+        f"See the traceback above; `sync errors {ctx.mapping}` lists per-record errors and "
+        f"`sync status` shows the mapping's health. {RETRY}"
+    )

@@ -1,0 +1,191 @@
+"""Notifiers for failed sync runs, used as DAG ``on_failure_callback``s.
+
+Each names the DAG, the run, the mappings that failed, the failed task and the reason, which it
+reads from ``sync.sync_log`` (the error each step recorded, masked of secrets). Subject and text
+are Jinja templates rendered with the Airflow context plus ``sync_failures`` (a list of
+:class:`~sync_operators.notify.status.MappingOutcome`) and ``sync_mappings``.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from airflow.sdk import BaseHook, BaseNotifier
+
+from sync_operators.config.loading import load_project
+from sync_operators.config.notify import NotifyTarget
+from sync_operators.connection import ConnectionInfo
+from sync_operators.extract.http_session import HttpRetryOptions, build_session
+from sync_operators.notify.status import MappingOutcome, run_outcomes
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_SUBJECT = "erp-sync: {{ dag.dag_id }} failed (run {{ run_id }})"
+DEFAULT_MESSAGE = """\
+erp-sync run failed
+DAG: {{ dag.dag_id }}
+Run: {{ run_id }}
+{% for failure in sync_failures -%}
+Mapping {{ failure.mapping }} ({{ failure.status }}): {{ failure.reason }}
+{% endfor -%}
+{% if not sync_failures %}Reason: {{ reason }} ({{ ti.task_id if ti else 'no task' }})
+{% endif %}"""
+WEBHOOK_RETRIES = HttpRetryOptions(retries=3, backoff_factor=0.5, timeout=10)
+
+
+class SyncAlertNotifier(BaseNotifier):
+    """Base of the erp-sync notifiers: works out what failed, renders the text, sends it.
+
+    ``mappings`` are the mappings whose failures this notifier reports; with ``only_failures``
+    (the nightly DAG, where each mapping may have its own channels) it stays silent when all of
+    them succeeded.
+    """
+
+    def __init__(
+        self,
+        *,
+        mappings_dir: str,
+        mappings: Sequence[str],
+        subject: str | None = None,
+        message: str | None = None,
+        only_failures: bool = False,
+    ) -> None:
+        super().__init__()
+        self.mappings_dir = mappings_dir
+        self.mappings = list(mappings)
+        self.subject = subject or DEFAULT_SUBJECT
+        self.message = message or DEFAULT_MESSAGE
+        self.only_failures = only_failures
+
+    def get_template_env(self, dag: Any = None) -> Any:
+        """The DAG's Jinja environment; a plain one for the serialized DAG that ``dags test``
+        puts in a DAG callback's context (it has no template environment)."""
+        if dag is not None and not hasattr(dag, "get_template_env"):
+            dag = None
+        return super().get_template_env(dag=dag)
+
+    def notify(self, context: Any) -> None:
+        """Compose the alert and send it, unless none of this notifier's mappings failed."""
+        failures, known = self.failures(context)
+        if known and not failures and self.only_failures:
+            self.log.info("No failed mapping among %s: no alert", ", ".join(self.mappings))
+            return
+        full = {**context, "sync_failures": failures, "sync_mappings": self.mappings}
+        full.setdefault("reason", "task_failure")
+        full.setdefault("ti", None)
+        env = self.get_template_env(dag=context.get("dag"))
+        subject = str(self.render_template(self.subject, full, env)).strip()
+        text = str(self.render_template(self.message, full, env))
+        self.send(subject, text, context, failures)
+        self.log.info("Sent failure alert for run %s via %s", context.get("run_id"), self)
+
+    def failures(self, context: Any) -> tuple[list[MappingOutcome], bool]:
+        """The outcomes needing attention, and whether the sync log could be read at all."""
+        dag_id = context["dag"].dag_id
+        run_id = context.get("run_id") or context["dag_run"].run_id
+        try:
+            outcomes = self._read_outcomes(dag_id, run_id)
+        except Exception as exc:
+            logger.warning("Cannot read the sync log for the alert of %s: %s", run_id, exc)
+            return [MappingOutcome(name, "unknown") for name in self.mappings], False
+        attention = [outcome for outcome in outcomes if outcome.needs_attention]
+        if self.only_failures and any(o.status != "missing" for o in outcomes):
+            # In the nightly DAG a mapping without a log row was not selected for this run.
+            attention = [outcome for outcome in attention if outcome.status != "missing"]
+        return attention, True
+
+    def _read_outcomes(self, dag_id: str, run_id: str) -> list[MappingOutcome]:
+        from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+        project = load_project(self.mappings_dir)
+        by_conn: dict[str, list[str]] = {}
+        for name in self.mappings:
+            target = project.target_of(project.mapping(name))
+            by_conn.setdefault(target.state_conn_id, []).append(name)
+        outcomes: dict[str, MappingOutcome] = {}
+        for conn_id, names in by_conn.items():
+            with PostgresHook(postgres_conn_id=conn_id).get_conn() as conn:
+                outcomes.update((o.mapping, o) for o in run_outcomes(conn, dag_id, run_id, names))
+        return [outcomes[name] for name in self.mappings]
+
+    def send(self, subject: str, text: str, context: Any, failures: list[MappingOutcome]) -> None:
+        """Deliver the alert; subclasses implement it."""
+        raise NotImplementedError
+
+
+class WebhookNotifier(SyncAlertNotifier):
+    """POSTs the alert as JSON to an Airflow HTTP connection (URL from host/schema/port, plus
+    ``endpoint``; basic auth from login/password; extra ``headers`` added), with retries."""
+
+    def __init__(self, *, conn_id: str, endpoint: str = "", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.conn_id = conn_id
+        self.endpoint = endpoint
+
+    def send(self, subject: str, text: str, context: Any, failures: list[MappingOutcome]) -> None:
+        """POST ``{"text", "subject", "dag_id", "run_id", "failures"}``."""
+        connection = ConnectionInfo.from_airflow(BaseHook.get_connection(self.conn_id))
+        url = connection.base_url() + "/" + self.endpoint.lstrip("/")
+        auth = (connection.login, connection.password or "") if connection.login else None
+        payload = {
+            "text": text,
+            "subject": subject,
+            "dag_id": context["dag"].dag_id,
+            "run_id": context.get("run_id"),
+            "failures": [
+                {"mapping": f.mapping, "status": f.status, "reason": f.reason} for f in failures
+            ],
+        }
+        headers = dict(connection.extra.get("headers") or {})
+        with build_session(WEBHOOK_RETRIES, methods=frozenset({"POST"})) as session:
+            response = session.post(
+                url, json=payload, auth=auth, headers=headers, timeout=WEBHOOK_RETRIES.timeout
+            )
+        if response.status_code >= 400:
+            raise RuntimeError(f"webhook {self.conn_id} answered {response.status_code}")
+
+    def __repr__(self) -> str:
+        return f"WebhookNotifier(conn_id={self.conn_id!r})"
+
+
+class EmailNotifier(SyncAlertNotifier):
+    """Sends the alert by e-mail through an Airflow SMTP connection (the SMTP provider's hook:
+    TLS/SSL, login and ``from_email`` come from the connection)."""
+
+    def __init__(self, *, conn_id: str, to: Sequence[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.conn_id = conn_id
+        self.to = list(to)
+
+    def send(self, subject: str, text: str, context: Any, failures: list[MappingOutcome]) -> None:
+        """Send ``text`` (as preformatted HTML) to every recipient."""
+        from airflow.providers.smtp.hooks.smtp import SmtpHook
+
+        with SmtpHook(smtp_conn_id=self.conn_id) as hook:
+            hook.send_email_smtp(
+                to=self.to,
+                subject=subject,
+                html_content=f"<pre>{html.escape(text)}</pre>",
+                from_email=hook.from_email or "erp-sync@localhost",
+            )
+
+    def __repr__(self) -> str:
+        return f"EmailNotifier(conn_id={self.conn_id!r}, to={self.to!r})"
+
+
+def make_notifier(
+    target: NotifyTarget, *, mappings_dir: str, mappings: Sequence[str], only_failures: bool
+) -> SyncAlertNotifier:
+    """The notifier a ``notify:`` entry describes."""
+    common: dict[str, Any] = {
+        "mappings_dir": mappings_dir,
+        "mappings": mappings,
+        "subject": target.subject,
+        "only_failures": only_failures,
+    }
+    if target.type == "webhook":
+        return WebhookNotifier(conn_id=target.conn_id, endpoint=target.endpoint, **common)
+    return EmailNotifier(conn_id=target.conn_id, to=target.to, **common)

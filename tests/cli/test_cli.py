@@ -1,0 +1,220 @@
+"""The ``sync`` command as operators and deploy pipelines run it: a real process against a real
+sync log written by real runs (simulator over HTTP, Postgres)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from erp_simulator import SimulatorServer
+from sync_operators.pipeline import SyncJob
+
+ROOT = Path(__file__).resolve().parents[2]
+MAPPINGS_DIR = ROOT / "include" / "mappings"
+JobFactory = Callable[..., SyncJob]
+FOLDER_FILES = ("sources.yaml", "targets.yaml", "customers.yaml", "products.yaml")
+
+
+@pytest.fixture
+def mappings(tmp_path: Path) -> Path:
+    """The legacy ERP part of the demo mappings: customers and products."""
+    folder = tmp_path / "mappings"
+    folder.mkdir()
+    for name in FOLDER_FILES:
+        shutil.copy(MAPPINGS_DIR / name, folder / name)
+    return folder
+
+
+def sync(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m sync_operators`` in a fresh process."""
+    return subprocess.run(
+        [sys.executable, "-m", "sync_operators", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "plugins"), **(env or {})},
+        timeout=120,
+        check=False,
+    )
+
+
+def sync_json(*args: str) -> Any:
+    """Run a command with ``--json`` and parse its output."""
+    result = sync(*args, "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def bad_customer(simulator: SimulatorServer) -> None:
+    """A customer whose credit limit is not a number: one per-record error."""
+    record = dict(simulator.dataset.rows("Customers")[0])
+    record.update(customer_id="C-BAD-1", credit_limit="lots")
+    simulator.dataset.upsert("Customers", [record])
+
+
+def test_list_shows_every_mapping_with_its_last_success(
+    mappings: Path, erp_dsn: str, make_job: JobFactory
+) -> None:
+    """The old ``--list``: source, target, entity type, schedules, last success and status."""
+    make_job("products").run_all(full=True)
+    rows = {row["mapping"]: row for row in sync_json("list", "--mappings-dir", str(mappings),
+                                                      "--dsn", erp_dsn)}  # fmt: skip
+    assert set(rows) == {"customers", "products"}
+    products = rows["products"]
+    assert (products["source"], products["target"], products["entity_type"]) == (
+        "legacy_erp",
+        "erp_db",
+        "product",
+    )
+    assert (products["schedule"], products["nightly_schedule"]) == ("*/5 * * * *", "0 2 * * *")
+    assert products["asset"] == "postgres://erp_db:5432/erp/public/products_product"
+    assert products["status"] == "success"
+    assert products["last_success"] is not None
+    assert (rows["customers"]["status"], rows["customers"]["last_success"]) == (None, None)
+
+    table = sync("list", "--mappings-dir", str(mappings), "--dsn", erp_dsn)
+    assert table.returncode == 0, table.stderr
+    header, rule, *lines = table.stdout.splitlines()[2:]
+    assert header.split()[:4] == ["mapping", "source", "target", "entity"]
+    assert set(rule.strip()) == {"-"}
+    assert lines[1].split()[:4] == ["products", "legacy_erp:", "Products", "erp_db:"]
+
+
+def test_list_without_a_database_still_lists(mappings: Path, tmp_path: Path) -> None:
+    """No database reachable: the mappings are listed, the missing part is explained."""
+    result = sync("list", "--mappings-dir", str(mappings), "--dsn", "host=127.0.0.1 port=1")
+    assert result.returncode == 0
+    assert "customers" in result.stdout
+    assert "products" in result.stdout
+    assert "Last success and status unknown: cannot connect to the database" in result.stderr
+
+
+def test_validate_passes_the_demo_mappings_and_their_tables(erp_dsn: str) -> None:
+    """The repository's own mapping folder, checked against the demo ERP schema."""
+    result = sync("validate", "--dsn", erp_dsn)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "and their target tables" in result.stdout
+
+
+def test_validate_names_file_and_key_path_and_exits_non_zero(mappings: Path) -> None:
+    """A typo in a transform fails validation with file and key path, for deploy pipelines."""
+    products = mappings / "products.yaml"
+    products.write_text(products.read_text().replace("to_decimal", "to_decimall"))
+    result = sync("validate", "--mappings-dir", str(mappings))
+    assert result.returncode == 1
+    assert f"{products}: fields.price.transform: unknown transform 'to_decimall'" in result.stdout
+    report = json.loads(sync("validate", "--mappings-dir", str(mappings), "--json").stdout)
+    assert report["valid"] is False
+    assert report["errors"][0]["key_path"] == "fields.price.transform"
+
+
+def test_validate_checks_target_tables_columns_and_key(mappings: Path, erp_dsn: str) -> None:
+    """Given a database: a missing column names its field, a key without a unique index and a
+    missing table are reported too."""
+    products = mappings / "products.yaml"
+    text = products.read_text().replace("target_field: base_price", "target_field: base_prize")
+    products.write_text(text.replace("key: product_id", "key: name"))
+    customers = mappings / "customers.yaml"
+    customers.write_text(customers.read_text().replace("customers.Customer", "customers.Client"))
+    result = sync("validate", "--mappings-dir", str(mappings), "--dsn", erp_dsn)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert f"{customers}: model: target table public.customers_client does not exist" in lines
+    assert (
+        f"{products}: fields.price.target_field: column 'base_prize' does not exist in "
+        "public.products_product"
+    ) in lines
+    assert (
+        f"{products}: key: public.products_product has no unique index on (name); the load's "
+        "merge needs one"
+    ) in lines
+
+
+def test_status_rates_each_mapping_against_its_schedule(
+    mappings: Path, erp_dsn: str, make_job: JobFactory, simulator: SimulatorServer
+) -> None:
+    """Products synced up to now: green. Customers never synced: red; after a run with a
+    rejected record: amber, with the run's counts and the error count."""
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    make_job("products").run_all(interval_start=now - timedelta(minutes=5), interval_end=now)
+    rows = {row["mapping"]: row for row in sync_json("status", "--mappings-dir", str(mappings),
+                                                      "--dsn", erp_dsn)}  # fmt: skip
+    assert (rows["products"]["health"], rows["customers"]["health"]) == ("green", "red")
+    assert rows["products"]["last_window_end"] == now.isoformat()
+    assert rows["customers"]["reason"] == "never synced"
+
+    bad_customer(simulator)
+    make_job("customers").run_all(full=True)
+    status = sync_json("status", "--mappings-dir", str(mappings), "--dsn", erp_dsn)
+    customers = next(row for row in status if row["mapping"] == "customers")
+    assert (customers["health"], customers["errors_24h"]) == ("amber", 1)
+    run = customers["last_run"]
+    assert (run["mode"], run["status"], run["failed"]) == ("full", "success", 1)
+    assert run["extracted"] == len(simulator.dataset.rows("Customers"))
+
+    table = sync("status", "--mappings-dir", str(mappings), "--dsn", erp_dsn).stdout
+    assert "amber" in table
+    assert "green" in table
+
+
+def test_status_resolves_an_airflow_connection(
+    mappings: Path, erp_dsn: str, make_job: JobFactory
+) -> None:
+    """--conn-id is resolved by Airflow, here from an AIRFLOW_CONN_ variable."""
+    make_job("products").run_all(full=True)
+    params = dict(item.split("=", 1) for item in erp_dsn.split())
+    url = f"postgresql://{params['user']}@{params['host']}:{params['port']}/{params['dbname']}"
+    result = sync(
+        "status", "--mappings-dir", str(mappings), "--conn-id", "erp_db", "--json",
+        env={"AIRFLOW_CONN_ERP_DB": url},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = {row["mapping"]: row for row in json.loads(result.stdout)}
+    assert rows["products"]["last_run"]["status"] == "success"
+
+
+def test_errors_lists_recent_record_errors(
+    mappings: Path, erp_dsn: str, make_job: JobFactory, simulator: SimulatorServer
+) -> None:
+    """Record id, stage, field and message of each rejected record, newest first."""
+    bad_customer(simulator)
+    make_job("customers", dag_id="sync_customers").run_all(full=True)
+    [error] = sync_json("errors", "customers", "--mappings-dir", str(mappings), "--dsn", erp_dsn)
+    assert (error["record_id"], error["stage"], error["field"]) == (
+        "C-BAD-1",
+        "transform",
+        "credit_limit",
+    )
+    assert "lots" in error["message"]
+    assert error["dag_id"] == "sync_customers"
+
+    table = sync("errors", "customers", "--mappings-dir", str(mappings), "--dsn", erp_dsn)
+    assert table.returncode == 0
+    assert "C-BAD-1" in table.stdout
+    assert "credit_limit" in table.stdout
+
+    unknown = sync("errors", "suppliers", "--mappings-dir", str(mappings), "--dsn", erp_dsn)
+    assert unknown.returncode == 2
+    assert "unknown mapping 'suppliers'; valid mappings: customers, products" in unknown.stderr
+
+
+def test_cli_module_entry_point_runs() -> None:
+    """``python -m sync_operators.cli`` is the same command."""
+    result = subprocess.run(
+        [sys.executable, "-m", "sync_operators.cli", "--help"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "plugins")},
+        check=False,
+    )
+    assert result.returncode == 0
+    assert "validate" in result.stdout

@@ -1,0 +1,119 @@
+"""A full run that would delete too much fails and changes nothing; a failed or killed run never
+moves the sync state, so the next run starts where the last success ended."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+from typing import Any
+
+import psycopg
+import pytest
+from incremental_kit import FIVE, T0, log_row, product, state, target_rows, with_mapping
+
+from erp_simulator import SimulatorServer
+from sync_operators.config.loading import Project
+from sync_operators.extract.legacy_erp import SourceError
+from sync_operators.load.deletes import MassDeleteRefused
+
+POLICIES = {
+    "hard": {"mode": "hard"},
+    "soft": {"mode": "soft", "column": "is_active", "value": False},
+}
+
+
+def snapshot(conn: psycopg.Connection) -> dict[str, tuple[Any, ...]]:
+    """Every target row with its xmin, so any write to any row would show."""
+    rows = conn.execute("SELECT legacy_id, xmin::text, products_product.* FROM products_product")
+    return {row[0]: tuple(row[1:]) for row in rows.fetchall()}
+
+
+@pytest.mark.parametrize("policy", ["hard", "soft"])
+def test_a_source_answering_with_nothing_cannot_wipe_the_target(
+    make_job: Any,
+    project: Project,
+    simulator: SimulatorServer,
+    erp_conn: psycopg.Connection,
+    policy: str,
+) -> None:
+    deleting = with_mapping(project, delete_policy=POLICIES[policy])
+    make_job(target_project=deleting).run_all(full=True, now=T0)
+    before, state_before = snapshot(erp_conn), state(erp_conn)
+    for record in simulator.dataset.rows("Products"):
+        simulator.dataset.delete("Products", record["product_id"])
+    job = make_job(target_project=deleting)
+
+    with pytest.raises(MassDeleteRefused, match=r"(\d+) of \1 rows \(100\.0%\)") as refused:
+        job.run_all(full=True, now=T0 + timedelta(hours=1))
+
+    assert "max_delete_fraction" in str(refused.value)
+    assert snapshot(erp_conn) == before
+    after = state(erp_conn)
+    assert after["last_window_end"] == state_before["last_window_end"] == T0
+    assert after["last_status"] == "failed"
+    logged = log_row(erp_conn, job)
+    assert (logged["status"], logged["deleted"]) == ("failed", 0)
+    assert "Nothing was deleted or loaded" in logged["error"]
+
+
+def test_the_guard_allows_the_configured_share_and_rolls_back_the_merge_beyond_it(
+    make_job: Any, project: Project, simulator: SimulatorServer, erp_conn: psycopg.Connection
+) -> None:
+    hard = with_mapping(project, delete_policy={"mode": "hard", "max_delete_fraction": 0.1})
+    make_job(target_project=hard).run_all(full=True, now=T0)
+    records = simulator.dataset.rows("Products")
+    for record in records[:26]:
+        simulator.dataset.delete("Products", record["product_id"])
+    simulator.dataset.touch("Products", ["P0000100"], "2026-04-15T09:00:00", {"name": "Renamed"})
+    before = snapshot(erp_conn)
+
+    with pytest.raises(MassDeleteRefused, match="26 of 250"):
+        make_job(target_project=hard).run_all(full=True, now=T0 + timedelta(hours=1))
+    refused_target = snapshot(erp_conn)
+    simulator.dataset.upsert("Products", [records[0]])
+    allowed = make_job(target_project=hard)
+    allowed.run_all(full=True, now=T0 + timedelta(hours=2))
+
+    assert refused_target == before
+    assert log_row(erp_conn, allowed)["deleted"] == 25
+    rows = target_rows(erp_conn)
+    assert (len(rows), rows["P0000100"]["name"]) == (225, "Renamed")
+
+
+def test_a_failed_extract_leaves_the_sync_state_untouched(
+    make_job: Any, simulator: SimulatorServer, erp_conn: psycopg.Connection
+) -> None:
+    make_job().run_all(interval_start=T0, interval_end=T0 + FIVE)
+    before = state(erp_conn)
+    failing = make_job()
+    assert failing.source_connection is not None
+    failing.source_connection = dataclasses.replace(failing.source_connection, password="wrong")
+
+    with pytest.raises(SourceError):
+        failing.run_all(interval_start=T0 + FIVE, interval_end=T0 + 2 * FIVE)
+
+    after = state(erp_conn)
+    assert after["last_window_end"] == before["last_window_end"] == T0 + FIVE
+    assert after["last_success_at"] == before["last_success_at"]
+    assert log_row(erp_conn, failing)["status"] == "failed"
+
+
+def test_a_run_killed_before_its_load_leaves_the_state_and_the_next_run_catches_up(
+    make_job: Any, simulator: SimulatorServer, erp_conn: psycopg.Connection
+) -> None:
+    make_job().run_all(interval_start=T0, interval_end=T0 + FIVE)
+    simulator.dataset.upsert("Products", [product("K_1", T0 + timedelta(minutes=7))])
+    killed = make_job()
+    killed.extract(full=False, interval_start=T0 + FIVE, interval_end=T0 + 2 * FIVE)
+    killed.transform()
+    simulator.dataset.upsert("Products", [product("K_2", T0 + timedelta(minutes=12))])
+
+    assert state(erp_conn)["last_window_end"] == T0 + FIVE
+    assert "K_1" not in target_rows(erp_conn)
+    manual = make_job()
+    manual.run_all(now=T0 + 3 * FIVE)
+
+    logged = log_row(erp_conn, manual)
+    assert (logged["window_start"], logged["window_end"]) == (T0 + FIVE, T0 + 3 * FIVE)
+    assert {"K_1", "K_2"} <= set(target_rows(erp_conn))
+    assert state(erp_conn)["last_window_end"] == T0 + 3 * FIVE
