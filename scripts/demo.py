@@ -207,12 +207,8 @@ def print_table(title: str, header: list[str], rows: list[list[object]]) -> None
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     print(f"\n{title}")
     for index, row in enumerate(cells):
-        print(
-            "  "
-            + "  ".join(
-                v.rjust(w) if index else v.ljust(w) for v, w in zip(row, widths, strict=True)
-            )
-        )
+        aligned = (_align(v, w, header=index == 0) for v, w in zip(row, widths, strict=True))
+        print("  " + "  ".join(aligned))
         if index == 0:
             print("  " + "  ".join("-" * w for w in widths))
 
