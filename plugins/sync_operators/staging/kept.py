@@ -13,7 +13,12 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 from psycopg import sql
 
-from sync_operators.staging.tables import STAGING_SCHEMA, StagingTables
+from sync_operators.staging.tables import (
+    STAGING_SCHEMA,
+    StagingTables,
+    drop_table,
+    table_comments,
+)
 
 KEPT_PREFIX = "erp-sync staging table kept for inspection: "
 
@@ -45,26 +50,16 @@ def drop_kept_tables(
     """Drop tables kept earlier for ``mapping`` (not the current run's), and kept tables of any
     mapping older than ``older_than``; returns the dropped names."""
     cutoff = datetime.now(UTC) - older_than
-    with conn.cursor() as cur:
-        cur.execute(
-            """
-            SELECT c.relname, obj_description(c.oid, 'pg_class')
-            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE n.nspname = %s AND c.relkind = 'r'
-              AND starts_with(coalesce(obj_description(c.oid, 'pg_class'), ''), %s)
-            """,
-            (schema, KEPT_PREFIX),
-        )
-        dropped = []
-        for name, comment in cur.fetchall():
-            if name in (current.raw, current.typed):
-                continue
-            try:
-                note = json.loads(comment.removeprefix(KEPT_PREFIX))
-                kept_at = datetime.fromisoformat(note["kept_at"])
-            except (ValueError, KeyError, TypeError):
-                continue
-            if note.get("mapping") == mapping or kept_at < cutoff:
-                cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(schema, name)))
-                dropped.append(name)
+    dropped = []
+    for name, comment in table_comments(conn, schema):
+        if not comment.startswith(KEPT_PREFIX) or name in (current.raw, current.typed):
+            continue
+        try:
+            note = json.loads(comment.removeprefix(KEPT_PREFIX))
+            kept_at = datetime.fromisoformat(note["kept_at"])
+        except (ValueError, KeyError, TypeError):
+            continue
+        if note.get("mapping") == mapping or kept_at < cutoff:
+            drop_table(conn, schema, name)
+            dropped.append(name)
     return dropped

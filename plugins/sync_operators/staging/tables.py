@@ -164,26 +164,37 @@ def drop_tables(conn: psycopg.Connection, tables: StagingTables) -> None:
             cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
 
 
-def drop_stale_tables(
-    conn: psycopg.Connection, older_than: timedelta, schema: str = STAGING_SCHEMA
-) -> list[str]:
-    """Drop staging tables left behind by killed runs, older than ``older_than``."""
-    cutoff = datetime.now(UTC) - older_than
+def table_comments(conn: psycopg.Connection, schema: str = STAGING_SCHEMA) -> list[tuple[str, str]]:
+    """``(table, comment)`` of every commented table in the staging schema: the comments say
+    when and why a staging table was made, which is what the cleanups decide on."""
     with conn.cursor() as cur:
         cur.execute(
             """
             SELECT c.relname, obj_description(c.oid, 'pg_class')
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname = %s AND c.relkind = 'r'
+              AND obj_description(c.oid, 'pg_class') IS NOT NULL
             """,
             (schema,),
         )
-        dropped = []
-        for name, comment in cur.fetchall():
-            if not comment or not comment.startswith(_COMMENT_PREFIX):
-                continue
-            created = datetime.fromisoformat(comment.removeprefix(_COMMENT_PREFIX))
-            if created < cutoff:
-                cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(schema, name)))
-                dropped.append(name)
+        return list(cur.fetchall())
+
+
+def drop_table(conn: psycopg.Connection, schema: str, name: str) -> None:
+    """Drop one staging table if it still exists."""
+    conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(schema, name)))
+
+
+def drop_stale_tables(
+    conn: psycopg.Connection, older_than: timedelta, schema: str = STAGING_SCHEMA
+) -> list[str]:
+    """Drop staging tables left behind by killed runs, older than ``older_than``."""
+    cutoff = datetime.now(UTC) - older_than
+    dropped = []
+    for name, comment in table_comments(conn, schema):
+        if not comment.startswith(_COMMENT_PREFIX):
+            continue
+        if datetime.fromisoformat(comment.removeprefix(_COMMENT_PREFIX)) < cutoff:
+            drop_table(conn, schema, name)
+            dropped.append(name)
     return dropped
