@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from erp_simulator.generator import generate_customers, generate_products
+from erp_simulator.index import TableIndex
 
 Record = dict[str, Any]
 
@@ -22,11 +23,13 @@ DEFAULT_ANCHOR = datetime(2026, 3, 1, 6, 0, 0)
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Records of one table in __KEY order, plus the global stamp when taken."""
+    """Records of one table in __KEY order, plus the global stamp when taken and the index that
+    answers page queries over these records."""
 
     table: str
     stamp: int
     records: tuple[Mapping[str, Any], ...]
+    index: TableIndex | None = field(default=None, compare=False, repr=False)
 
 
 class Dataset:
@@ -39,6 +42,7 @@ class Dataset:
         self._records: dict[str, dict[str, Record]] = {name: {} for name in self._primary_keys}
         self._sorted_keys: dict[str, list[str] | None] = dict.fromkeys(self._primary_keys)
         self._ordered: dict[str, tuple[Record, ...] | None] = dict.fromkeys(self._primary_keys)
+        self._indexes: dict[str, TableIndex | None] = dict.fromkeys(self._primary_keys)
         self._stamp = 0
 
     @classmethod
@@ -90,11 +94,15 @@ class Dataset:
         name = self._resolve(table)
         with self._lock:
             ordered = self._ordered[name]
-            if ordered is None:
+            index = self._indexes[name]
+            if ordered is None or index is None:
                 records = self._records[name]
-                ordered = tuple(records[key] for key in self._keys_locked(name))
+                keys = self._keys_locked(name)
+                ordered = tuple(map(records.__getitem__, keys))
+                index = TableIndex(ordered, keys, previous=index)
                 self._ordered[name] = ordered
-            return Snapshot(table=name, stamp=self._stamp, records=ordered)
+                self._indexes[name] = index
+            return Snapshot(table=name, stamp=self._stamp, records=ordered, index=index)
 
     def upsert(self, table: str, records: Iterable[Mapping[str, Any]]) -> int:
         """Merge each record into the one with the same primary key, or insert it."""

@@ -6,7 +6,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from erp_simulator.filters import FilterError, Predicate, parse_filter
+from erp_simulator.filters import (
+    Comparison,
+    FilterError,
+    Predicate,
+    parse_filter,
+    plain_conjunction,
+)
+from erp_simulator.index import TableIndex
 from erp_simulator.values import sort_key
 
 DEFAULT_TOP = 100
@@ -21,21 +28,25 @@ class QueryError(ValueError):
 
 @dataclass(frozen=True)
 class Query:
-    """Parsed $filter, $orderby, $skip and $top."""
+    """Parsed $filter, $orderby, $skip and $top; ``conditions`` are the filter's comparisons
+    when it is a plain conjunction (an index can answer it), else None."""
 
     predicate: Predicate | None
     order: OrderBy
     skip: int
     top: int
+    conditions: tuple[Comparison, ...] | None = None
 
 
 @dataclass(frozen=True)
 class Page:
-    """Number of matching records and the slice that was requested."""
+    """Number of matching records and the slice that was requested; ``positions`` are the
+    entities' positions in the snapshot when an index answered."""
 
     count: int
     first: int
     entities: list[Mapping[str, Any]]
+    positions: Sequence[int] | None = None
 
 
 def parse_orderby(text: str | None) -> OrderBy:
@@ -77,15 +88,25 @@ def parse_query(params: Mapping[str, str]) -> Query:
         order=parse_orderby(params.get("$orderby")),
         skip=_parse_int("$skip", params.get("$skip"), 0),
         top=min(_parse_int("$top", params.get("$top"), DEFAULT_TOP), MAX_TOP),
+        conditions=plain_conjunction(params.get("$filter")),
     )
 
 
-def select(records: Sequence[Mapping[str, Any]], query: Query) -> Page:
-    """Apply the query to records already in __KEY order."""
-    matching = records if query.predicate is None else list(filter(query.predicate, records))
+def select(
+    records: Sequence[Mapping[str, Any]], query: Query, index: TableIndex | None = None
+) -> Page:
+    """Apply the query to records already in __KEY order; ``index`` (over the same records)
+    answers plain conjunctions in key order without filtering every record."""
     order = query.order
     while order and order[-1] == ("__KEY", False):
         order = order[:-1]
+    usable = index is not None and index.records is records
+    if usable and query.conditions is not None and not order:
+        selection = index.select(query.conditions, query.skip, query.top)
+        if selection is not None:
+            entities = [records[position] for position in selection.positions]
+            return Page(selection.count, query.skip, entities, selection.positions)
+    matching = records if query.predicate is None else list(filter(query.predicate, records))
     if order:
         matching = list(matching)
         for field, descending in reversed(order):
