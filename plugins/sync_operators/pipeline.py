@@ -29,15 +29,15 @@ from sync_operators.load.base import BaseLoader
 from sync_operators.load.columns import ColumnSpec
 from sync_operators.load.deletes import failed_record_keys
 from sync_operators.staging.kept import drop_kept_tables, keep_tables
+from sync_operators.staging.raw_copy import RawRow, copy_raw_pages
+from sync_operators.staging.raw_json import raw_json_encoder
 from sync_operators.staging.tables import (
     StagingTables,
-    copy_raw_records,
     copy_typed_rows,
     create_raw_table,
     drop_stale_tables,
     drop_tables,
     ensure_staging_schema,
-    iter_raw_chunks,
 )
 from sync_operators.staging.values import json_column_indexes, wrap_json
 from sync_operators.state import deferred, run_details
@@ -47,7 +47,7 @@ from sync_operators.state.window import resolve_window
 from sync_operators.summary import run_summary
 from sync_operators.transform.base import BaseTransformer
 from sync_operators.transform.json_clean import dumps_clean
-from sync_operators.transform.non_finite import mark_infinities
+from sync_operators.transform.sql_fastpath import stage_plain_rows
 
 logger = logging.getLogger(__name__)
 
@@ -181,7 +181,7 @@ class SyncJob:
             create_raw_table(conn, self.tables)
             retried = deferred.inject(conn, self.mapping.name, self.tables)
             with self.make_extractor() as extractor:
-                extracted = copy_raw_records(
+                extracted = copy_raw_pages(
                     conn, self.tables, self._raw_rows(extractor, window.extract_window, filters)
                 )
             if retried:
@@ -206,7 +206,8 @@ class SyncJob:
 
     def _raw_rows(
         self, extractor: BaseExtractor, window: Any, filters: Sequence[FilterCondition] = ()
-    ) -> Iterator[tuple[int, str | None, str]]:
+    ) -> Iterator[list[RawRow]]:
+        """The extracted records as ``(seq, key, record_json)`` rows, one list per page."""
         pushed, rest = extractor.split_filters(filters)
         if filters:
             self.log.info(
@@ -217,6 +218,8 @@ class SyncJob:
         pages = extractor.pages(window, pushed) if pushed else extractor.pages(window)
         sequence = 0
         for page in pages:
+            encode = raw_json_encoder(page)
+            rows: list[RawRow] = []
             for record in page:
                 if rest and not matches_all(record, rest):
                     continue
@@ -224,7 +227,8 @@ class SyncJob:
                 if self.debug and sequence <= DEBUG_SAMPLE:
                     sample = self.mask(dumps_clean(record))
                     self.log.info("Debug: raw record #%d: %s", sequence, sample)
-                yield sequence, extractor.record_key(record), dumps_clean(mark_infinities(record))
+                rows.append((sequence, extractor.record_key(record), encode(record)))
+            yield rows
 
     def transform(self) -> dict[str, Any]:
         """Transform the raw staging table into the typed one, chunk by chunk; bad records go to
@@ -239,8 +243,9 @@ class SyncJob:
             sync_log.delete_errors(conn, log_id, ["extract", "transform", "load"])
             specs = loader.describe_columns(conn)
             loader.create_typed_staging(conn, self.tables)
-            staged = failed = 0
-            for chunk in iter_raw_chunks(conn, self.tables, self.chunk_size):
+            fast = stage_plain_rows(conn, self.tables, transformer, specs, enabled=not self.debug)
+            staged, failed = fast.staged, 0
+            for chunk in fast.remaining_chunks(conn, self.chunk_size):
                 transformer.prepare_chunk([record for _, _, record in chunk], conn)
                 rows, errors = self._transform_chunk(transformer, chunk, specs, source_field_of)
                 if self.debug and staged == 0:

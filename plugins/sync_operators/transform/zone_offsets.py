@@ -8,9 +8,11 @@ transform does not ask Postgres: it subtracts the offset this module derives fro
 
 Under fold=0 the offset of a wall time changes at ``T + max(offset before, offset after)`` for a
 transition at UTC instant T, from the offset before to the offset after; :func:`wall_offsets`
-lists those bounds. Offsets are sampled every 12 hours over :data:`FIRST_YEAR` to
-:data:`END_YEAR` and each change is located to the second by bisection; wall times outside that
-range are left to the Python transform.
+lists those bounds. Offsets are sampled every 7 days over :data:`FIRST_YEAR` to :data:`END_YEAR`
+and each change is located to the second by bisection; wall times outside that range are left to
+the Python transform. A week is safe because no zone returns to an offset within 7 days of leaving
+it (every zone of the time zone database gives the same table as 6-hourly sampling; a test checks
+the zones with the oddest histories), and sampling more finely costs a transform run ~50 ms.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 
 FIRST_YEAR = 1970
 END_YEAR = 2100
-_STEP = 12 * 3600
+_STEP = 7 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,6 @@ def wall_offsets(zone: dt.tzinfo) -> WallOffsets:
             offsets.append(after)
             previous = after
             if after != current:
-                raise ValueError(f"time zone {zone!r} changes offset twice within 12 hours")
+                raise ValueError(f"time zone {zone!r} changes offset twice within 7 days")
         previous_time = timestamp
     return WallOffsets(tuple(bounds), tuple(offsets))
