@@ -177,12 +177,19 @@ def delete_missing(
     kept = _stage_kept_keys(conn, target, kept_keys)
     owned, owned_params = _owned(policy, target.key_columns)
     missing, missing_params = _missing(target, staged, kept, modified_before)
-    count = sql.SQL(
-        "SELECT count(*), count(*) FILTER (WHERE {missing}) FROM {table} t WHERE {owned}"
-    ).format(missing=missing, table=target.table, owned=owned)
+    # Two counts rather than one with FILTER: NOT EXISTS in a WHERE clause becomes a hash anti
+    # join, inside an aggregate's FILTER it is a sub-plan run for every target row.
+    count_owned = sql.SQL("SELECT count(*) FROM {table} t WHERE {owned}").format(
+        table=target.table, owned=owned
+    )
+    count_missing = sql.SQL("SELECT count(*) FROM {table} t WHERE {owned} AND {missing}").format(
+        table=target.table, owned=owned, missing=missing
+    )
     with conn.cursor() as cur:
-        cur.execute(count, [*missing_params, *owned_params])
-        total, doomed = cur.fetchone()  # type: ignore[misc]
+        cur.execute(count_owned, owned_params)
+        (total,) = cur.fetchone()  # type: ignore[misc]
+        cur.execute(count_missing, [*owned_params, *missing_params])
+        (doomed,) = cur.fetchone()  # type: ignore[misc]
     if doomed == 0:
         return 0
     if doomed > policy.max_delete_fraction * total:
