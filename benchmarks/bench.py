@@ -244,8 +244,7 @@ def warm_window(url: str, window: tuple[datetime, datetime]) -> None:
 
 def mappings_for(page_size: int, tmp: Path) -> Path:
     """The demo mapping folder, with sources.yaml's page_size replaced and products.yaml's
-    delete_policy removed: the benchmark measures the sync itself (the delete policy's guard
-    query is O(target rows * staged rows) today, see benchmarks/README.md)."""
+    delete_policy removed, so erp-sync does the work the floor and dlt do (see README.md)."""
     folder = tmp / f"mappings_{page_size}"
     if not folder.exists():
         shutil.copytree(MAPPINGS_DIR, folder)

@@ -179,9 +179,9 @@ class TableIndex:
                 self._fields[name] = index
             return index
 
-    def select(self, conditions: Sequence[Comparison], skip: int, top: int) -> Selection | None:
+    def select(self, conditions: Sequence[Comparison], skip: int, top: int) -> Selection:
         """Count and positions (in key order) of the records matching every condition, skipping
-        ``skip`` and returning at most ``top``; None when the index cannot answer exactly."""
+        ``skip`` and returning at most ``top``."""
         start, end = 0, len(self.keys)
         rest = []
         for condition in conditions:

@@ -100,12 +100,15 @@ def select(
     order = query.order
     while order and order[-1] == ("__KEY", False):
         order = order[:-1]
-    usable = index is not None and index.records is records
-    if usable and query.conditions is not None and not order:
+    if (
+        index is not None
+        and index.records is records
+        and query.conditions is not None
+        and not order
+    ):
         selection = index.select(query.conditions, query.skip, query.top)
-        if selection is not None:
-            entities = [records[position] for position in selection.positions]
-            return Page(selection.count, query.skip, entities, selection.positions)
+        entities = [records[position] for position in selection.positions]
+        return Page(selection.count, query.skip, entities, selection.positions)
     matching = records if query.predicate is None else list(filter(query.predicate, records))
     if order:
         matching = list(matching)

@@ -1,4 +1,4 @@
-"""Transform in SQL: stage every record whose values are all plain with one INSERT … SELECT.
+"""Transform in SQL: stage every record whose values are all plain with one statement.
 
 The Python transform reads each raw record back, decodes it, runs the field transforms, checks
 each value against its target column and COPYs the row into the typed table: most of a full
