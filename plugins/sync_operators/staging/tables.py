@@ -93,7 +93,15 @@ def iter_raw_chunks(
 ) -> Iterator[list[tuple[int, str | None, Any]]]:
     """Stream the raw table in ``_seq`` order through a server-side cursor, chunk by chunk."""
     query = sql.SQL("SELECT _seq, _key, _record FROM {} ORDER BY _seq").format(tables.raw_table)
-    with conn.cursor(name=f"read_{tables.raw}"[:63]) as cur:
+    yield from stream_chunks(conn, query, f"read_{tables.raw}", chunk_size)
+
+
+def stream_chunks(
+    conn: psycopg.Connection, query: sql.Composable, cursor_name: str, chunk_size: int
+) -> Iterator[list[Any]]:
+    """Run ``query`` through a named (server-side) cursor and yield its rows chunk by chunk, so
+    no step ever holds a whole staging table in memory."""
+    with conn.cursor(name=cursor_name[:63]) as cur:
         cur.itersize = chunk_size
         cur.execute(query)
         while chunk := cur.fetchmany(chunk_size):

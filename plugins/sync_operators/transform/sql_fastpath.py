@@ -25,7 +25,7 @@ from psycopg import sql
 from sync_operators.config.models import MappingConfig
 from sync_operators.load.columns import ColumnSpec
 from sync_operators.staging.swap import swap_in
-from sync_operators.staging.tables import StagingTables, iter_raw_chunks
+from sync_operators.staging.tables import StagingTables, iter_raw_chunks, stream_chunks
 from sync_operators.transform.base import BaseTransformer
 from sync_operators.transform.field_mapping import FieldMappingTransformer
 from sync_operators.transform.sql_fields import FieldCompiler, TypedColumn, Unsupported
@@ -172,11 +172,7 @@ class FastPath:
             "SELECT r._seq, r._key, r._record FROM {raw} AS r WHERE NOT EXISTS "
             "(SELECT 1 FROM {typed} AS t WHERE t._seq = r._seq) ORDER BY r._seq"
         ).format(raw=self.tables.raw_table, typed=self.tables.typed_table)
-        with conn.cursor(name=f"rest_{self.tables.raw}"[:63]) as cur:
-            cur.itersize = chunk_size
-            cur.execute(query)
-            while chunk := cur.fetchmany(chunk_size):
-                yield chunk
+        yield from stream_chunks(conn, query, f"rest_{self.tables.raw}", chunk_size)
 
 
 def stage_plain_rows(
