@@ -10,11 +10,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
-from psycopg import sql
 
 from sync_operators.config.loading import Project
 from sync_operators.config.models import MappingConfig
-from sync_operators.pipeline import SyncJob
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # Summer time in Berlin (UTC+2), well after the generated data (which ends 2026-03-01).
@@ -57,26 +55,6 @@ def with_page_size(project: Project, page_size: int) -> Project:
     source = project.sources["legacy_erp"]
     changed = source.model_copy(update={"options": {**source.options, "page_size": page_size}})
     return dataclasses.replace(project, sources={**project.sources, "legacy_erp": changed})
-
-
-def target_rows(conn: psycopg.Connection, table: str = PRODUCTS) -> dict[str, dict[str, Any]]:
-    """A target table's rows by legacy_id, without the surrogate id."""
-    with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
-        cur.execute(sql.SQL("SELECT * FROM {}").format(sql.Identifier(table)))
-        rows = cur.fetchall()
-    return {row["legacy_id"]: {k: v for k, v in row.items() if k != "id"} for row in rows}
-
-
-def log_row(conn: psycopg.Connection, job: SyncJob) -> dict[str, Any]:
-    """The sync_log row of a job's run."""
-    with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
-        cur.execute(
-            "SELECT * FROM sync.sync_log WHERE mapping = %s AND run_id = %s",
-            (job.mapping.name, job.run.run_id),
-        )
-        row = cur.fetchone()
-    assert row is not None, f"no sync_log row for {job.run}"
-    return row
 
 
 def state(conn: psycopg.Connection, mapping: str = "products") -> dict[str, Any] | None:

@@ -7,7 +7,8 @@ from datetime import timedelta
 from typing import Any
 
 import psycopg
-from incremental_kit import FIVE, T0, counts, log_row, product, state, target_rows
+from incremental_kit import FIVE, T0, counts, product, state
+from sync_queries import log_row, target_rows
 
 from erp_simulator import SimulatorServer
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import psycopg
 import pytest
-from incremental_kit import T0, log_row, product, target_rows, with_mapping
+from incremental_kit import T0, product, with_mapping
+from sync_queries import log_row, target_rows
 
 from erp_simulator import SimulatorServer
 from sync_operators.config.loading import Project

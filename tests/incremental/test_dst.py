@@ -9,7 +9,8 @@ from typing import Any
 import pendulum
 import psycopg
 import pytest
-from incremental_kit import BERLIN, FIVE, product, state, target_rows, windows
+from incremental_kit import BERLIN, FIVE, product, state, windows
+from sync_queries import target_rows
 
 from erp_simulator import SimulatorServer
 from sync_operators.extract.local_time import local_bounds

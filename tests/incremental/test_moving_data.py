@@ -9,7 +9,8 @@ from typing import Any
 
 import psycopg
 import pytest
-from incremental_kit import FIVE, T0, log_row, naive_local, product, target_rows, with_page_size
+from incremental_kit import FIVE, T0, naive_local, product, with_page_size
+from sync_queries import log_row, target_rows
 
 from erp_simulator import SimulatorServer
 from sync_operators.config.loading import Project

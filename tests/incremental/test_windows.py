@@ -9,16 +9,8 @@ from typing import Any
 import pendulum
 import psycopg
 import pytest
-from incremental_kit import (
-    FIVE,
-    T0,
-    log_row,
-    product,
-    state,
-    target_rows,
-    windows,
-    with_mapping,
-)
+from incremental_kit import FIVE, T0, product, state, windows, with_mapping
+from sync_queries import log_row, target_rows
 
 from erp_simulator import SimulatorServer
 from sync_operators.config.loading import Project

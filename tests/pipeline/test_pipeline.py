@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 from psycopg import sql
+from sync_queries import log_row, target_rows
 
 from erp_simulator import SimulatorServer
 from sync_operators.config.loading import Project
@@ -78,26 +79,6 @@ def expected_customer(row: dict[str, Any]) -> dict[str, Any]:
         "legacy_created": local(row["created_date"]),
         "legacy_modified": local(row["modified_date"]),
     }
-
-
-def target_rows(conn: psycopg.Connection, table: str) -> dict[str, dict[str, Any]]:
-    """A target table's rows by legacy_id, without the surrogate id."""
-    with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
-        cur.execute(sql.SQL("SELECT * FROM {}").format(sql.Identifier(table)))
-        rows = cur.fetchall()
-    return {row["legacy_id"]: {k: v for k, v in row.items() if k != "id"} for row in rows}
-
-
-def log_row(conn: psycopg.Connection, job: SyncJob) -> dict[str, Any]:
-    """The sync_log row of a job's run."""
-    with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
-        cur.execute(
-            "SELECT * FROM sync.sync_log WHERE mapping = %s AND run_id = %s",
-            (job.mapping.name, job.run.run_id),
-        )
-        row = cur.fetchone()
-    assert row is not None
-    return row
 
 
 def details(conn: psycopg.Connection, job: SyncJob) -> list[dict[str, Any]]:
