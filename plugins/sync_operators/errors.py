@@ -10,6 +10,23 @@ from typing import Any, Literal
 Stage = Literal["extract", "transform", "load"]
 
 
+class PermanentError(RuntimeError):
+    """A failure that asking again cannot heal (a query the source rejects, a refused mass
+    delete, a broken configuration, an incomplete extract): the task fails at once, without
+    Airflow's task retries, so the alert goes out now and the next scheduled run is not blocked.
+    """
+
+
+class SourceError(RuntimeError):
+    """The source answered with something the extractor cannot use; the message says what.
+    Retryable: a task retry may find the source healthy again."""
+
+
+class PermanentSourceError(SourceError, PermanentError):
+    """The source rejected the request itself (a client error, a structured query error such as
+    4D's ``__ERROR``): the same request fails the same way, so it is never retried."""
+
+
 class RecordRejected(ValueError):
     """Raised inside a transformer to reject one record, naming the field at fault."""
 

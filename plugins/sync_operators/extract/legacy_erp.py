@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import requests
 from pydantic import Field
 
+from sync_operators.errors import SourceError
 from sync_operators.extract.base import BaseExtractor, ExtractorOptions, ExtractWindow, Page
 from sync_operators.extract.filters import COMPARISONS, FilterCondition, Scalar
 from sync_operators.extract.http_session import (
@@ -31,10 +32,6 @@ from sync_operators.extract.http_session import (
 from sync_operators.extract.json_pages import decode_body
 from sync_operators.extract.local_time import format_naive, local_bounds
 from sync_operators.extract.prefetch import prefetched
-
-
-class SourceError(RuntimeError):
-    """The source answered with something the extractor cannot use; the message says what."""
 
 
 class BrokenBody(SourceError):

@@ -25,15 +25,12 @@ from zoneinfo import ZoneInfo
 import requests
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from sync_operators.errors import SourceError
 from sync_operators.extract.base import BaseExtractor, ExtractorOptions, ExtractWindow, Page
 from sync_operators.extract.http_auth import AuthError, AuthOptions, apply_auth
 from sync_operators.extract.http_session import HttpRetryOptions, build_session
 from sync_operators.extract.local_time import format_naive, local_bounds
 from sync_operators.transform.paths import compile_path, parse_path
-
-
-class SourceError(RuntimeError):
-    """The API answered with something the extractor cannot use; the message says what."""
 
 
 class _Options(BaseModel):

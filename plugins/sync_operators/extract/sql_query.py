@@ -22,6 +22,7 @@ from psycopg.rows import dict_row
 from pydantic import Field, field_validator
 
 from sync_operators.connection import ConnectionInfo
+from sync_operators.errors import SourceError
 from sync_operators.extract.base import BaseExtractor, ExtractorOptions, ExtractWindow, Page
 from sync_operators.extract.local_time import local_bounds
 from sync_operators.transform.paths import is_path
@@ -33,10 +34,6 @@ LIBPQ_EXTRAS = frozenset(
         "keepalives_idle", "keepalives_interval", "keepalives_count",
     }
 )  # fmt: skip
-
-
-class SourceError(RuntimeError):
-    """The source database cannot be read as configured; the message says why."""
 
 
 class SqlQueryOptions(ExtractorOptions):

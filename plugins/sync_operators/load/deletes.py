@@ -30,6 +30,7 @@ from psycopg import sql
 
 from sync_operators.config.delete_policy import DeletePolicy
 from sync_operators.config.models import MappingConfig, SourceConfig
+from sync_operators.errors import PermanentError
 from sync_operators.load.columns import ColumnSpec
 from sync_operators.staging.tables import StagingTables
 from sync_operators.transform.field_mapping import FieldMappingTransformer
@@ -37,7 +38,7 @@ from sync_operators.transform.field_mapping import FieldMappingTransformer
 KEY_CHUNK = 5000
 
 
-class MassDeleteRefused(RuntimeError):
+class MassDeleteRefused(PermanentError):
     """A full run would delete more of the target than the mapping allows; nothing was changed."""
 
 

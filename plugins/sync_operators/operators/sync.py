@@ -14,9 +14,11 @@ from typing import Any
 import psycopg
 from airflow.sdk import BaseHook, BaseOperator, Context
 
+from sync_operators.config.errors import ConfigErrors
 from sync_operators.config.loading import load_project
 from sync_operators.connection import ConnectionInfo
 from sync_operators.error_budget import ErrorBudgetExceeded
+from sync_operators.errors import PermanentError
 from sync_operators.next_steps import FailureContext, next_steps
 from sync_operators.pipeline import SyncJob
 from sync_operators.run_options import RunOptions
@@ -82,11 +84,11 @@ class SyncStepOperator(BaseOperator):
         except Exception as exc:
             job.record_failure(f"{self.task_id}: {type(exc).__name__}: {exc}")
             self.log_next_steps(job, exc)
-            if isinstance(exc, ErrorBudgetExceeded):
+            if isinstance(exc, ErrorBudgetExceeded | PermanentError | ConfigErrors):
                 from airflow.sdk.exceptions import AirflowFailException
 
-                # The same records would fail again: no task retry, the alert goes out now.
-                raise AirflowFailException(str(exc)) from exc
+                # Asking again gives the same answer: no task retry, the alert goes out now.
+                raise AirflowFailException(job.mask(str(exc))) from exc
             raise
 
     def log_next_steps(self, job: SyncJob, error: BaseException) -> None:
