@@ -156,7 +156,14 @@ class FieldMapping(StrictModel):
 
 
 class MappingConfig(StrictModel):
-    """One entity flowing from a source to a target (the seed's SyncMapping)."""
+    """One entity flowing from a source to a target (the seed's SyncMapping).
+
+    ``version_field`` names the source field whose target column tells which copy of a row is
+    newer (a timestamp or a counter such as 4D's ``__STAMP``); unset, the modified field is used.
+    A Postgres merge never replaces a row whose stored version is newer than the incoming one, so
+    a slow full sync cannot write back a copy older than one a later run loaded. ``false`` turns
+    the check off (the last load wins), e.g. to repair rows whose stored versions are wrong.
+    """
 
     name: str
     description: str = ""
@@ -171,6 +178,7 @@ class MappingConfig(StrictModel):
     fields: dict[str, FieldMapping]
     transformer: str = "field_mapping"
     modified_field: str | None = None
+    version_field: str | Literal[False] | None = None
     lookback: timedelta = timedelta()
     schedule: str = "*/5 * * * *"
     enabled: bool = True
@@ -258,6 +266,16 @@ class MappingConfig(StrictModel):
         for field in self.key:
             if field not in self.fields:
                 raise ValueError(f"key: key field '{field}' is not mapped under 'fields'")
+        if isinstance(self.version_field, str) and self.version_field not in self.fields:
+            raise ValueError(
+                f"version_field: '{self.version_field}' is not mapped under 'fields' (the merge "
+                "compares the target column it maps to)"
+            )
+        if self.version_field in self.key:
+            raise ValueError(
+                f"version_field: '{self.version_field}' is a key field; every copy of a row has "
+                "the same key, so it cannot tell which copy is newer"
+            )
         if self.name in self.depends_on:
             raise ValueError("depends_on: a mapping cannot depend on itself")
         return self

@@ -34,6 +34,8 @@ class LoadResult:
     deduplicated: int = 0
     failed: int = 0
     deleted: int = 0
+    older: int = 0
+    """Of ``unchanged``: records not written because the target holds a newer version."""
     errors: list[RecordError] = field(default_factory=list)
     """Records the target refused, written to ``sync_log_detail`` with the load; ``failed``
     counts them."""
