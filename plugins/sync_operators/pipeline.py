@@ -329,6 +329,13 @@ class SyncJob:
             if done is not None:
                 return done
             result = loader.load(conn, self.tables)
+            if result.older:
+                self.log.warning(
+                    "Mapping %s: %d records were not written because the target already holds a "
+                    "newer version of them (loaded by a later run); they count as unchanged",
+                    self.mapping.name,
+                    result.older,
+                )
             result.deleted = self._delete_missing(conn, loader, log_row)
             sync_log.record_errors(conn, log_row["id"], self.mapping.name, result.errors)
             deferred.clear_handled(conn, self.mapping.name, self.tables, log_row["started_at"])
