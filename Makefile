@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 BENCH_SIZES ?= 100000 1000000
 BENCH_REPEAT ?= 3
 
-.PHONY: venv lint format test demo simulator bench clean
+.PHONY: venv lint format test check-model demo simulator bench clean
 
 venv: $(STAMP)
 
@@ -32,6 +32,11 @@ format: venv
 test: lint
 	scripts/ensure_postgres.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The model check: MODEL_HISTORIES random histories (default 1000) from MODEL_SEED (default fresh).
+check-model: venv
+	scripts/ensure_postgres.sh
+	$(BIN)/python scripts/check_model.py
 
 demo: venv
 	scripts/ensure_postgres.sh

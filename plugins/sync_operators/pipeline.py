@@ -160,6 +160,14 @@ class SyncJob:
                 now=now or datetime.now(UTC),
                 lookback=self.mapping.lookback,
             )
+            widened = window.mode == "incremental" and interval_start is not None
+            if widened and window.start is not None and window.start < interval_start:
+                self.log.warning(
+                    "The last successful window ended at %s, before this run's interval "
+                    "starts (%s): reading from there, so nothing in between is skipped",
+                    window.start,
+                    interval_start,
+                )
             log_id = sync_log.start_run(
                 conn,
                 self.run,

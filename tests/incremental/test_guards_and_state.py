@@ -118,3 +118,25 @@ def test_a_run_killed_before_its_load_leaves_the_state_and_the_next_run_catches_
     assert (logged["window_start"], logged["window_end"]) == (T0 + FIVE, T0 + 3 * FIVE)
     assert {"K_1", "K_2"} <= set(target_rows(erp_conn))
     assert state(erp_conn)["last_window_end"] == T0 + 3 * FIVE
+
+
+def test_a_scheduled_run_after_a_failed_one_reads_from_the_last_success(
+    make_job: Any, simulator: SimulatorServer, erp_conn: psycopg.Connection
+) -> None:
+    """Airflow runs the next window even when the previous one failed; that run must not move
+    the watermark past the failed window's records, so it reads from the last success."""
+    make_job().run_all(interval_start=T0, interval_end=T0 + FIVE)
+    simulator.dataset.upsert("Products", [product("GAP_1", T0 + timedelta(minutes=7))])
+    simulator.faults.configure({"tables": {"Products": {"fail": {"1": [503] * 10}}}})
+    with pytest.raises(SourceError):
+        make_job().run_all(interval_start=T0 + FIVE, interval_end=T0 + 2 * FIVE)
+    simulator.faults.clear()
+    simulator.dataset.upsert("Products", [product("GAP_2", T0 + timedelta(minutes=12))])
+
+    after_gap = make_job()
+    after_gap.run_all(interval_start=T0 + 2 * FIVE, interval_end=T0 + 3 * FIVE)
+
+    assert {"GAP_1", "GAP_2"} <= set(target_rows(erp_conn))
+    logged = log_row(erp_conn, after_gap)
+    assert (logged["window_start"], logged["window_end"]) == (T0 + FIVE, T0 + 3 * FIVE)
+    assert state(erp_conn)["last_window_end"] == T0 + 3 * FIVE

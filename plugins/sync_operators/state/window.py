@@ -48,7 +48,10 @@ def resolve_window(
     """Decide the window of a run.
 
     - ``full``: everything, ending now.
-    - A real data interval (scheduled runs, backfills): [interval_start, interval_end).
+    - A real data interval (scheduled runs, backfills): [interval_start, interval_end); when the
+      last successful window ended before interval_start (an earlier run failed, or the DAG was
+      paused), the window starts there instead, so the watermark never passes records no run
+      has read.
     - A manual run (no interval, or an empty one): [last successful window end, now); a full sync
       when the mapping never succeeded.
     Manual windows end at a whole second so the next window starts exactly where this one ended.
@@ -58,6 +61,8 @@ def resolve_window(
         return SyncWindow("full", None, now, None)
     if interval_start is not None and interval_end is not None and interval_start < interval_end:
         start, end = _utc(interval_start), _utc(interval_end)
+        if last_window_end is not None:
+            start = min(start, _utc(last_window_end))
         return SyncWindow("incremental", start, end, start - lookback)
     if last_window_end is None:
         return SyncWindow("full", None, now, None)
