@@ -119,6 +119,7 @@ class SyncJob:
             mapping=self.mapping,
             connection=self.target_connection,
             modified_field=modified,
+            source_timezone=self.source.timezone,
         )
 
     def secrets(self) -> list[str]:

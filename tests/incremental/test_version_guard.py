@@ -4,10 +4,11 @@ whose stored version is NULL. The steps of the real pipeline are interleaved by 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
+import pytest
 from incremental_kit import FIVE, T0, counts, naive_local, product, with_mapping
 from sync_queries import log_row, target_rows
 
@@ -16,6 +17,14 @@ from sync_operators.config.loading import Project
 from sync_operators.pipeline import SyncJob
 
 KEY = "V0001"
+
+
+@pytest.fixture
+def no_lookback(project: Project) -> Project:
+    """The demo project with the products lookback switched off, so windows are exact."""
+    return with_mapping(project, lookback="0s")
+
+
 CHANGED_AT = T0 + timedelta(seconds=20)
 
 
@@ -150,3 +159,26 @@ def test_version_field_false_lets_the_last_load_win(
 
     assert target_rows(erp_conn)[KEY]["name"] == "Version 1"
     assert assert_counts_add_up(erp_conn, full)["updated"] == 1
+
+
+def test_an_edit_in_the_repeated_autumn_hour_is_not_mistaken_for_an_older_copy(
+    make_job: Any, no_lookback: Project, simulator: SimulatorServer, erp_conn: psycopg.Connection
+) -> None:
+    """Berlin falls back at 01:00 UTC on 2026-10-25: 02:50 summer time (00:50Z) is followed by
+    02:10 winter time (01:10Z). Naive wall-clock versions make the later edit look older; the merge
+    must still take it, because its naive time may stand for the later hour."""
+    first_pass = datetime(2026, 10, 25, 0, 50, tzinfo=UTC)
+    second_pass = datetime(2026, 10, 25, 1, 10, tzinfo=UTC)
+    simulator.dataset.upsert(
+        "Products", [product(KEY, "2026-10-25T02:50:00", name="Summer time edit")]
+    )
+    make_job(target_project=no_lookback).run_all(
+        interval_start=first_pass, interval_end=first_pass + FIVE
+    )
+    simulator.dataset.touch("Products", [KEY], "2026-10-25T02:10:00", {"name": "Winter time edit"})
+
+    make_job(target_project=no_lookback).run_all(
+        interval_start=second_pass, interval_end=second_pass + FIVE
+    )
+
+    assert target_rows(erp_conn)[KEY]["name"] == "Winter time edit"

@@ -58,11 +58,14 @@ class BaseLoader(ABC):
         mapping: MappingConfig,
         connection: ConnectionInfo | None,
         modified_field: str | None = None,
+        source_timezone: str | None = None,
     ) -> None:
         self.target = target
         self.mapping = mapping
         self.connection = connection
         self.modified_field = modified_field
+        self.source_timezone = source_timezone
+        """The zone the source writes naive timestamps in (None when unknown)."""
         self.options = self.Options.model_validate(mapping.options_for("load", target.options))
 
     @classmethod

@@ -64,6 +64,7 @@ def upsert_from_staging(
     newest_first: Sequence[str] = (),
     resets: Mapping[str, Any] | None = None,
     version: str | None = None,
+    version_zone: str | None = None,
 ) -> MergeCounts:
     """Merge ``staging`` into ``target`` on ``key_columns`` in one statement.
 
@@ -72,7 +73,8 @@ def upsert_from_staging(
     differ are updated, so unchanged rows cost no write and are counted as unchanged. ``resets``
     gives unmapped columns a fixed value on existing rows (a soft-deleted row that is back). With
     a ``version`` column, rows sharing a key collapse to the highest version first, and a row whose
-    stored version is newer than the incoming one is left alone and counted in ``older``.
+    stored version is newer than the incoming one is left alone and counted in ``older``;
+    ``version_zone`` names the zone of a timestamptz version read from naive wall-clock times.
     """
     non_key = [column for column in columns if column not in key_columns]
     if version not in non_key:
@@ -95,7 +97,7 @@ def upsert_from_staging(
             assigned=_columns([*non_key, *resets]),
             new_values=new_values,
             current=_columns([*non_key, *resets], "t"),
-            guard=_not_older(version),
+            guard=_not_older(version, version_zone),
         )
     else:
         conflict = sql.SQL("DO NOTHING")
@@ -126,7 +128,7 @@ def upsert_from_staging(
         target=target,
         order=sql.SQL(", ").join(order),
         conflict=conflict,
-        older=_count_older(staging, target, key_columns, version),
+        older=_count_older(staging, target, key_columns, version, version_zone),
     )
     with conn.cursor() as cur:
         cur.execute(statement)
@@ -134,14 +136,35 @@ def upsert_from_staging(
     return MergeCounts(staged, distinct, created, updated, older)
 
 
-def _not_older(version: str | None) -> sql.Composable:
+def _may_be_newer(
+    incoming: sql.Identifier, stored: sql.Identifier, zone: str | None
+) -> sql.Composable:
+    """The incoming version is not provably older than the stored one.
+
+    With a ``zone`` (a timestamptz version read from naive wall-clock text in that zone), an
+    incoming time up to an hour older still counts when it lies in the first pass of a repeated
+    autumn hour: the naive text it came from also names the same wall time an hour later, so the
+    edit may be the newer one (02:10 winter time follows 02:50 summer time)."""
+    newer = sql.SQL("{incoming} >= {stored}").format(incoming=incoming, stored=stored)
+    if zone is None:
+        return newer
+    repeated = sql.SQL(
+        "({incoming} + interval '1 hour' >= {stored} AND ({incoming} AT TIME ZONE {zone}) = "
+        "(({incoming} + interval '1 hour') AT TIME ZONE {zone}))"
+    ).format(incoming=incoming, stored=stored, zone=sql.Literal(zone))
+    return sql.SQL("({newer} OR {repeated})").format(newer=newer, repeated=repeated)
+
+
+def _not_older(version: str | None, zone: str | None) -> sql.Composable:
     """`` AND`` the incoming row's version is not older than the stored one; nothing without a
     version column. An incoming NULL fails the comparison, so it never replaces a stored version.
     """
     if version is None:
         return sql.SQL("")
-    return sql.SQL(" AND ({stored} IS NULL OR {incoming} >= {stored})").format(
-        stored=sql.Identifier("t", version), incoming=sql.Identifier("excluded", version)
+    stored = sql.Identifier("t", version)
+    may_be_newer = _may_be_newer(sql.Identifier("excluded", version), stored, zone)
+    return sql.SQL(" AND ({stored} IS NULL OR {may_be_newer})").format(
+        stored=stored, may_be_newer=may_be_newer
     )
 
 
@@ -150,6 +173,7 @@ def _count_older(
     target: sql.Identifier,
     key_columns: Sequence[str],
     version: str | None,
+    zone: str | None,
 ) -> sql.Composable:
     """How many merged keys the target holds in a newer version than the staged row the merge
     kept for them. Part of the merge statement, so it sees the target as it was before.
@@ -167,8 +191,15 @@ def _count_older(
     stored, incoming = sql.Identifier("o", version), sql.Identifier("s", version)
     older = sql.SQL(
         "SELECT count(*) FROM {staging} AS s JOIN {target} AS o ON {match} "
-        "WHERE {stored} IS NOT NULL AND ({incoming} IS NULL OR {incoming} < {stored})"
-    ).format(staging=staging, target=target, match=match, stored=stored, incoming=incoming)
+        "WHERE {stored} IS NOT NULL AND ({incoming} IS NULL OR NOT {may_be_newer})"
+    ).format(
+        staging=staging,
+        target=target,
+        match=match,
+        stored=stored,
+        incoming=incoming,
+        may_be_newer=_may_be_newer(incoming, stored, zone),
+    )
     return sql.SQL(
         "CASE WHEN staged = distinct_keys THEN ({older}) "
         "ELSE ({older} AND s._seq IN (SELECT _seq FROM source)) END"
@@ -219,6 +250,17 @@ class PostgresTableLoader(BaseLoader):
         found = [self.version_column(), self.modified_column()]
         return list(dict.fromkeys(column for column in found if column is not None))
 
+    def version_zone(self, staging_conn: psycopg.Connection) -> str | None:
+        """The source's zone when the version column is a timestamptz read from naive local
+        times, so the merge can allow for the repeated autumn hour; else None."""
+        version = self.version_column()
+        if version is None or self.source_timezone is None:
+            return None
+        for spec in self.describe_columns(staging_conn):
+            if spec.name == version and spec.data_type == "timestamp with time zone":
+                return self.source_timezone
+        return None
+
     def load(self, staging_conn: psycopg.Connection, tables: StagingTables) -> LoadResult:
         """Merge the typed staging table into the target table."""
         counts = upsert_from_staging(
@@ -230,6 +272,7 @@ class PostgresTableLoader(BaseLoader):
             newest_first=self.newest_first_columns(),
             resets=restore_on_merge(self.mapping),
             version=self.version_column(),
+            version_zone=self.version_zone(staging_conn),
         )
         return LoadResult(
             created=counts.created,
