@@ -189,7 +189,7 @@ class LegacyErpExtractor(BaseExtractor):
                     raise self._incomplete(answer, expected=seen + answer.count, seen=seen)
                 return
             first_key, page_last_key = self._key_span(rows, answer, seen)
-            if last_key is not None and not _ascending(last_key, first_key):
+            if last_key is not None and not keys_ascend(last_key, first_key):
                 raise PermanentSourceError(
                     f"{self._url()}: keys do not increase: the page after {attribute} "
                     f"{last_key!r} starts with {attribute} {first_key!r}; the source ignores the "
@@ -243,9 +243,9 @@ class LegacyErpExtractor(BaseExtractor):
         """Fail the extract before page request ``number`` when it exceeds ``max_pages``."""
         if number > self.options.max_pages:
             raise PermanentSourceError(
-                f"{self._url()}: the source still had rows after max_pages="
-                f"{self.options.max_pages} page requests ({seen} rows read); if the table really "
-                f"is that large, raise the source's max_pages option (or page_size)"
+                f"{self._url()}: stopped at max_pages={self.options.max_pages}: {seen} rows read "
+                f"and the source has not shown the end; if the table really is that large, "
+                f"raise the source's max_pages option (or page_size)"
             )
 
     def _key_span(self, rows: list[dict[str, Any]], answer: Answer, seen: int) -> tuple[Any, Any]:
@@ -420,14 +420,24 @@ def four_d_errors(body: Any) -> str | None:
     return "; ".join(described)
 
 
-def _ascending(previous: Any, following: Any) -> bool:
-    """True when key ``following`` sorts after ``previous``: numbers as numbers, else as text."""
-    numbers = (int, float)
-    if (
-        isinstance(previous, numbers)
-        and isinstance(following, numbers)
-        and not isinstance(previous, bool)
-        and not isinstance(following, bool)
-    ):
-        return following > previous
-    return str(following) > str(previous)
+def keys_ascend(previous: Any, following: Any) -> bool:
+    """True when key ``following`` sorts after ``previous``: numbers as numbers; text as text,
+    or as numbers when both read as numbers (a server may order numeric text either way). Equal
+    keys never pass, so a page served twice is always caught."""
+    if _is_number(previous) and _is_number(following):
+        return bool(following > previous)
+    if str(following) > str(previous):
+        return True
+    first, second = _as_number(previous), _as_number(following)
+    return first is not None and second is not None and second > first
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _as_number(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
