@@ -59,6 +59,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         ("--malformed", "TABLE:PAGE[:TIMES]", "send the page's JSON cut in half"),
     ):
         faults.add_argument(flag, action="append", default=[], metavar=metavar, help=text)
+    for flag, metavar, text in (
+        ("--top-cap", "TABLE:N", "answer at most N entities per page, whatever $top asks"),
+        ("--repeat-page", "TABLE", "ignore the key condition and $skip: every page is the first"),
+        ("--count-extra", "TABLE:N", "report a __COUNT N higher than the entities that exist"),
+    ):
+        faults.add_argument(flag, action="append", default=[], metavar=metavar, help=text)
     faults.add_argument("--retry-after", type=int, default=1, help="Retry-After of a 429")
     faults.add_argument("--stall-seconds", type=float, default=2.0)
     faults.add_argument(
@@ -107,6 +113,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             stall=args.stall,
             drop=args.drop,
             malformed=args.malformed,
+            top_cap=args.top_cap,
+            repeat_page=args.repeat_page,
+            count_extra=args.count_extra,
             retry_after=args.retry_after,
             stall_seconds=args.stall_seconds,
         )

@@ -18,6 +18,7 @@ from erp_simulator.index import TableIndex
 Record = dict[str, Any]
 
 PRIMARY_KEYS: dict[str, str] = {"Products": "product_id", "Customers": "customer_id"}
+BOOKKEEPING = ("__KEY", "__STAMP", "__TIMESTAMP")
 DEFAULT_ANCHOR = datetime(2026, 3, 1, 6, 0, 0)
 
 
@@ -33,7 +34,11 @@ class Snapshot:
 
 
 class Dataset:
-    """Tables of records keyed by primary key; every change bumps the record's __STAMP."""
+    """Tables of records keyed by primary key; every change bumps the record's __STAMP.
+
+    Each table knows its attributes (its dataclass's schema, as 4D does): the fields declared for
+    it and every field a stored record ever had; a query naming another attribute is an error.
+    """
 
     def __init__(self, primary_keys: Mapping[str, str] = PRIMARY_KEYS) -> None:
         self._lock = threading.Lock()
@@ -43,6 +48,7 @@ class Dataset:
         self._sorted_keys: dict[str, list[str] | None] = dict.fromkeys(self._primary_keys)
         self._ordered: dict[str, tuple[Record, ...] | None] = dict.fromkeys(self._primary_keys)
         self._indexes: dict[str, TableIndex | None] = dict.fromkeys(self._primary_keys)
+        self._attributes = {name: {key, *BOOKKEEPING} for name, key in self._primary_keys.items()}
         self._stamp = 0
 
     @classmethod
@@ -56,9 +62,24 @@ class Dataset:
     ) -> Dataset:
         """Build the standard Products/Customers data set, deterministic for seed and anchor."""
         dataset = cls()
+        # A generated record's fields are the table's schema, declared even for an empty table.
+        dataset.declare("Products", generate_products(seed, anchor, 1)[0])
+        dataset.declare("Customers", generate_customers(seed, anchor, 1)[0])
         dataset.upsert("Products", generate_products(seed, anchor, products))
         dataset.upsert("Customers", generate_customers(seed, anchor, customers))
         return dataset
+
+    def declare(self, table: str, attributes: Iterable[str]) -> None:
+        """Add attributes to a table's schema."""
+        name = self._resolve(table)
+        with self._lock:
+            self._attributes[name].update(attributes)
+
+    def has_attribute(self, table: str, attribute: str) -> bool:
+        """True when the table's schema has the attribute (a path ``a.b`` by its first part)."""
+        name = self._resolve(table)
+        with self._lock:
+            return attribute.split(".", 1)[0] in self._attributes[name]
 
     @property
     def stamp(self) -> int:
@@ -156,7 +177,9 @@ class Dataset:
     def _apply_locked(self, name: str, prepared: list[tuple[str, Record]]) -> None:
         """Write validated (key, fields) pairs; copy-on-write keeps snapshots stable."""
         current = self._records[name]
+        attributes = self._attributes[name]
         for key, fields in prepared:
+            attributes.update(fields)
             existing = current.get(key)
             if existing is None:
                 self._sorted_keys[name] = None

@@ -10,20 +10,29 @@ ERR_NOT_FOUND = 2
 ERR_BAD_REQUEST = 3
 ERR_METHOD = 4
 ERR_INTERNAL = 5
+ERR_ATTRIBUTE_NOT_FOUND = 1500
+DATABASE_COMPONENT = "dbmg"
 
 
 class HttpError(Exception):
     """Abort a request with an HTTP status and an __ERROR body."""
 
-    def __init__(self, status: HTTPStatus, message: str, code: int) -> None:
+    def __init__(
+        self, status: HTTPStatus, message: str, code: int, component: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.code = code
+        self.component = component
 
     def payload(self) -> dict[str, Any]:
         """Body in the legacy system's error format."""
-        return {"__ERROR": [{"message": self.message, "errCode": self.code}]}
+        error: dict[str, Any] = {"message": self.message}
+        if self.component is not None:
+            error["componentSignature"] = self.component
+        error["errCode"] = self.code
+        return {"__ERROR": [error]}
 
 
 def bad_request(message: str) -> HttpError:
@@ -44,3 +53,14 @@ def unauthorized(message: str) -> HttpError:
 def method_not_allowed(method: str, path: str) -> HttpError:
     """405 for a known path used with the wrong method."""
     return HttpError(HTTPStatus.METHOD_NOT_ALLOWED, f"{method} not allowed on {path}", ERR_METHOD)
+
+
+def unknown_attribute(attribute: str, dataclass: str) -> HttpError:
+    """500 with 4D's database error 1500, as a query naming an attribute the dataclass lacks
+    gets (in ``$filter`` or ``$orderby``): asking again gives the same answer."""
+    return HttpError(
+        HTTPStatus.INTERNAL_SERVER_ERROR,
+        f'The "{attribute}" attribute cannot be found in The "{dataclass}" dataclass',
+        ERR_ATTRIBUTE_NOT_FOUND,
+        DATABASE_COMPONENT,
+    )

@@ -3,7 +3,10 @@
 A :class:`FaultPlan` holds, per table, what to do to which page: answer an HTTP error status
 (429 with a ``Retry-After`` header), stall past the client's timeout, drop the connection halfway
 through the body, send malformed JSON, add records no healthy system would send (one without its
-key, the same key twice). Pages are numbered per table in the order their queries are first seen
+key, the same key twice). Per table it can also misbehave the way real servers and proxies do
+with paging: cap ``$top`` (at most N entities per page, the envelope still correct), ignore the
+key condition and ``$skip`` (every page is the first one again), or report a ``__COUNT`` higher
+than the entities that exist. Pages are numbered per table in the order their queries are first seen
 (1-based), so a retried request is the same page again while the next page of a run is a new one;
 ``page_fetches`` counts how often each page was asked for. A count of -1 means "every time".
 
@@ -17,14 +20,16 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from erp_simulator.data import Dataset
+from erp_simulator.query import Query, without_paging
 
 ALWAYS = -1
 FAULT_STATUSES = frozenset({429, 500, 502, 503, 504})
 _COUNTED = ("stall", "drop", "malformed")
+_TABLE_WIDE = ("top_cap", "repeat_page", "count_extra")
 
 
 class FaultSpecError(ValueError):
@@ -43,11 +48,16 @@ class TableFaults:
     malformed: dict[int, int] = field(default_factory=dict)
     duplicate: dict[int, int] = field(default_factory=dict)
     inject: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    top_cap: int | None = None
+    repeat_page: bool = False
+    count_extra: int = 0
 
 
 @dataclass(frozen=True)
 class PageFault:
-    """What to do to one page request; the default does nothing."""
+    """What to do to one page request; the default does nothing. ``top_cap``, ``repeat_page``
+    and ``count_extra`` change the answer itself: at most ``top_cap`` entities, the query answered
+    without its key condition and ``$skip``, ``__COUNT`` raised by ``count_extra``."""
 
     page: int = 0
     status: int | None = None
@@ -57,6 +67,17 @@ class PageFault:
     malformed: bool = False
     duplicate: int = 0
     inject: tuple[dict[str, Any], ...] = ()
+    top_cap: int | None = None
+    repeat_page: bool = False
+    count_extra: int = 0
+
+    def query(self, query: Query) -> Query:
+        """The query as this misbehaving server answers it."""
+        if self.repeat_page:
+            query = without_paging(query)
+        if self.top_cap is not None and query.top > self.top_cap:
+            query = replace(query, top=self.top_cap)
+        return query
 
     def shape(self, entities: list[Any]) -> list[Any]:
         """The page's records with injected ones first and the first few sent twice."""
@@ -101,7 +122,8 @@ class FaultPlan:
 
         ``spec`` is ``{"tables": {"Products": {"fail": {"3": [503, 500]}, "stall": {"2": 1},
         "drop": {"2": 1}, "malformed": {"4": -1}, "duplicate": {"1": 1}, "inject": {"1":
-        [record, ...]}}}, "retry_after": 1, "stall_seconds": 2.0}``.
+        [record, ...]}, "top_cap": 200, "repeat_page": true, "count_extra": 5}},
+        "retry_after": 1, "stall_seconds": 2.0}``.
         """
         if not isinstance(spec, Mapping):
             raise FaultSpecError("the fault plan must be a JSON object")
@@ -161,6 +183,9 @@ class FaultPlan:
                 malformed=malformed,
                 duplicate=faults.duplicate.get(page, 0),
                 inject=tuple(faults.inject.get(page, ())),
+                top_cap=faults.top_cap,
+                repeat_page=faults.repeat_page,
+                count_extra=faults.count_extra,
             )
 
     def page_fetches(self) -> dict[str, dict[int, int]]:
@@ -201,7 +226,7 @@ def _page_number(text: Any, where: str) -> int:
 def _parse_table(table: str, spec: Any) -> TableFaults:
     if not isinstance(spec, Mapping):
         raise FaultSpecError(f"{table}: faults must be a JSON object")
-    unknown = set(spec) - {"fail", "inject", "duplicate", *_COUNTED}
+    unknown = set(spec) - {"fail", "inject", "duplicate", *_COUNTED, *_TABLE_WIDE}
     if unknown:
         raise FaultSpecError(f"{table}: unknown faults {sorted(unknown)}")
     faults = TableFaults()
@@ -227,6 +252,19 @@ def _parse_table(table: str, spec: Any) -> TableFaults:
         if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
             raise FaultSpecError(f"{where}: give a list of records")
         faults.inject[_page_number(page, where)] = list(records)
+    top_cap = spec.get("top_cap")
+    if top_cap is not None:
+        if isinstance(top_cap, bool) or not isinstance(top_cap, int) or top_cap < 1:
+            raise FaultSpecError(f"{table}.top_cap: give the most entities a page may hold (>= 1)")
+        faults.top_cap = top_cap
+    repeat_page = spec.get("repeat_page", False)
+    if not isinstance(repeat_page, bool):
+        raise FaultSpecError(f"{table}.repeat_page: give true or false")
+    faults.repeat_page = repeat_page
+    count_extra = spec.get("count_extra", 0)
+    if isinstance(count_extra, bool) or not isinstance(count_extra, int) or count_extra < 0:
+        raise FaultSpecError(f"{table}.count_extra: give how many entities __COUNT adds (>= 0)")
+    faults.count_extra = count_extra
     return faults
 
 
@@ -270,8 +308,14 @@ def bad_product_records() -> list[dict[str, Any]]:
 
 
 def keyless_product() -> dict[str, Any]:
-    """A record without its key field (and without ``__KEY``)."""
-    return {"name": "Record without a key", "price": "3.00", "modified_date": "2026-02-27T12:00:00"}
+    """A record without its primary-key field. 4D sends ``__KEY`` with every entity, so this one
+    has it too; only the attribute the mapping keys on is missing."""
+    return {
+        "__KEY": "KEYLESS-1",
+        "name": "Record without a key",
+        "price": "3.00",
+        "modified_date": "2026-02-27T12:00:00",
+    }
 
 
 def with_bad_records(spec: Mapping[str, Any], table: str = "Products") -> dict[str, Any]:
@@ -290,11 +334,15 @@ def spec_from_flags(
     stall: Sequence[str] = (),
     drop: Sequence[str] = (),
     malformed: Sequence[str] = (),
+    top_cap: Sequence[str] = (),
+    repeat_page: Sequence[str] = (),
+    count_extra: Sequence[str] = (),
     retry_after: float = 1,
     stall_seconds: float = 2.0,
 ) -> dict[str, Any]:
-    """A fault plan from command-line flags: ``--fail Products:3:503,500`` and
-    ``--stall|--drop|--malformed Products:2[:TIMES]`` (TIMES defaults to 1, -1 is every time)."""
+    """A fault plan from command-line flags: ``--fail Products:3:503,500``,
+    ``--stall|--drop|--malformed Products:2[:TIMES]`` (TIMES defaults to 1, -1 is every time),
+    ``--top-cap Products:200``, ``--repeat-page Products`` and ``--count-extra Products:5``."""
     tables: dict[str, dict[str, Any]] = {}
     for text in fail:
         parts = text.split(":")
@@ -316,4 +364,14 @@ def spec_from_flags(
             except ValueError:
                 raise FaultSpecError(f"--{name} {text!r}: TIMES must be a number") from None
             tables.setdefault(parts[0], {}).setdefault(name, {})[parts[1]] = times
+    for name, values in (("top_cap", top_cap), ("count_extra", count_extra)):
+        flag = "--" + name.replace("_", "-")
+        for text in values:
+            table, _, number = text.partition(":")
+            try:
+                tables.setdefault(table, {})[name] = int(number)
+            except ValueError:
+                raise FaultSpecError(f"{flag} {text!r}: expected TABLE:NUMBER") from None
+    for table in repeat_page:
+        tables.setdefault(table, {})["repeat_page"] = True
     return {"tables": tables, "retry_after": retry_after, "stall_seconds": stall_seconds}

@@ -12,6 +12,7 @@ The whole filter may itself be wrapped in double quotes, as 4D clients often sen
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -166,6 +167,19 @@ def parse_filter(text: str | None) -> Predicate | None:
     if text is None or not unwrap(text):
         return None
     return _Parser(_tokenize(unwrap(text))).parse()
+
+
+def filter_attributes(text: str | None) -> tuple[str, ...]:
+    """The attribute names a (valid) filter compares, in order of appearance: each name token
+    followed by a comparison operator."""
+    if text is None or not unwrap(text):
+        return ()
+    tokens = _tokenize(unwrap(text))
+    return tuple(
+        token.text
+        for token, following in itertools.pairwise(tokens)
+        if token.kind == "name" and following.kind == "op"
+    )
 
 
 Comparison = tuple[str, str, Any]

@@ -18,6 +18,7 @@ from erp_simulator.errors import (
     method_not_allowed,
     not_found,
     unauthorized,
+    unknown_attribute,
 )
 from erp_simulator.faults import PageFault
 from erp_simulator.index import encode_page
@@ -128,14 +129,26 @@ class RequestHandler(BaseHTTPRequestHandler):
         if fault.status is not None:
             self._send_fault_status(fault)
             return
+        dataset = self.simulator.dataset
+        for attribute in query.attributes:
+            if not dataset.has_attribute(table, attribute):
+                raise unknown_attribute(attribute, table)
         self.simulator.serve_page(table, lambda snapshot: self._page(snapshot, query, fault))
 
     def _send_fault_status(self, fault: PageFault) -> None:
-        """Answer a page with the error status the fault plan asks for."""
+        """Answer a page with the error status the fault plan asks for, as an overloaded server
+        or a proxy in front of it does: a plain-text body, no ``__ERROR`` (4D sends that for a
+        request it rejects, which asking again does not heal)."""
         status = HTTPStatus(fault.status)
+        body = f"{status.value} {status.phrase}: simulated on page {fault.page}\n".encode()
         headers = {"Retry-After": str(fault.retry_after)} if status == 429 else {}
-        failure = HttpError(status, f"simulated {status.value} on page {fault.page}", ERR_INTERNAL)
-        self._send_json(status, failure.payload(), headers)
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
 
     def _info(self) -> None:
         if not self.simulator.check_credentials(self.headers.get("Authorization")):
@@ -155,12 +168,12 @@ class RequestHandler(BaseHTTPRequestHandler):
         self._send_json(HTTPStatus.OK, payload, {"Set-Cookie": cookie})
 
     def _page(self, snapshot: Snapshot, query: Query, fault: PageFault) -> None:
-        page = select(snapshot.records, query, snapshot.index)
+        page = select(snapshot.records, fault.query(query), snapshot.index)
         entities = fault.shape(page.entities)
         payload = {
             "__entityModel": snapshot.table,
             "__GlobalStamp": snapshot.stamp,
-            "__COUNT": page.count,
+            "__COUNT": page.count + fault.count_extra,
             "__FIRST": page.first,
             "__SENT": len(entities),
             "__ENTITIES": entities,

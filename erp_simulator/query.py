@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from erp_simulator.filters import (
     Comparison,
     FilterError,
     Predicate,
+    comparison_predicate,
+    filter_attributes,
     parse_filter,
     plain_conjunction,
 )
@@ -29,13 +31,15 @@ class QueryError(ValueError):
 @dataclass(frozen=True)
 class Query:
     """Parsed $filter, $orderby, $skip and $top; ``conditions`` are the filter's comparisons
-    when it is a plain conjunction (an index can answer it), else None."""
+    when it is a plain conjunction (an index can answer it), else None; ``attributes`` are the
+    attribute names the filter and the ordering use."""
 
     predicate: Predicate | None
     order: OrderBy
     skip: int
     top: int
     conditions: tuple[Comparison, ...] | None = None
+    attributes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,14 +85,34 @@ def parse_query(params: Mapping[str, str]) -> Query:
     """Validate the REST parameters; $top is capped at MAX_TOP."""
     try:
         predicate = parse_filter(params.get("$filter"))
+        compared = filter_attributes(params.get("$filter"))
     except FilterError as error:
         raise QueryError(f"invalid $filter: {error}") from None
+    order = parse_orderby(params.get("$orderby"))
     return Query(
         predicate=predicate,
-        order=parse_orderby(params.get("$orderby")),
+        order=order,
         skip=_parse_int("$skip", params.get("$skip"), 0),
         top=min(_parse_int("$top", params.get("$top"), DEFAULT_TOP), MAX_TOP),
         conditions=plain_conjunction(params.get("$filter")),
+        attributes=(*compared, *(field for field, _ in order)),
+    )
+
+
+def without_paging(query: Query) -> Query:
+    """The query without ``$skip`` and without the conditions on its paging key (the first
+    ``$orderby`` attribute, else ``__KEY``), as a server that ignores them answers it: every page
+    is the first one again. A filter that is not a plain conjunction keeps all its conditions."""
+    key = query.order[0][0] if query.order else "__KEY"
+    if query.conditions is None:
+        return replace(query, skip=0)
+    kept = tuple(condition for condition in query.conditions if condition[0] != key)
+    predicates = [comparison_predicate(condition) for condition in kept]
+    return replace(
+        query,
+        skip=0,
+        conditions=kept,
+        predicate=(lambda record: all(test(record) for test in predicates)) if kept else None,
     )
 
 

@@ -18,7 +18,7 @@ from erp_simulator import Dataset, SimulatorServer
 from sync_operators.config.loading import Project
 from sync_operators.connection import ConnectionInfo
 from sync_operators.extract.base import ExtractWindow, Page
-from sync_operators.extract.legacy_erp import LegacyErpExtractor, SourceError, quote
+from sync_operators.extract.legacy_erp import LegacyErpExtractor, SourceError, keys_ascend, quote
 
 PAGE_SIZE = 17
 # 2026-04-15 is summer time in Berlin (UTC+2); the generated data ends on 2026-03-01.
@@ -97,9 +97,8 @@ def test_page_size_equal_to_the_row_count_ends_cleanly(
     pages = read_pages(extractor, ExtractWindow.everything())
 
     assert [len(page) for page in pages] == [60]
-    # $info, the full page, then the empty page that proves the end (requests are counted
-    # before they are answered, pages only after).
-    assert simulator.stats()["requests"] == 3
+    # $info and the full page, whose __COUNT (60) proves the end: no empty page is needed.
+    assert simulator.stats()["requests"] == 2
 
 
 def test_one_session_is_opened_and_reused(
@@ -389,3 +388,22 @@ def test_keyset_paging_skips_no_row_when_rows_change_between_pages(
     assert changing_source["inserted"] in keys
     assert changing_source["moved"] not in keys
     assert keys == sorted(keys)
+
+
+@pytest.mark.parametrize(
+    ("previous", "following", "ascends"),
+    [
+        ("P0000025", "P0000026", True),
+        ("P0000025", "P0000025", False),
+        ("P0000025", "P0000001", False),
+        (9, 10, True),
+        (10, 9, False),
+        (7, 7, False),
+        ("9", "10", True),  # numeric text: a server may order it as numbers
+        ("10", "9", True),  # ... or as text
+        ("10", "10", False),
+    ],
+)
+def test_the_keyset_guard_needs_a_greater_key(previous: Any, following: Any, ascends: bool) -> None:
+    """A page must start above the last key; a repeated key never passes."""
+    assert keys_ascend(previous, following) is ascends

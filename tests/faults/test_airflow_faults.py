@@ -6,6 +6,8 @@
 2. The source answers 500 for good: the run fails, and the mapping's notifiers alert a person by
    webhook (a local HTTP listener) and e-mail (a local SMTP server), naming the mapping, the run
    and the reason; again without leaking a secret.
+3. The source rejects the query itself (4D's ``__ERROR``): the task fails once, with no task
+   retry, although it has retries left.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import psycopg
 import pytest
 import yaml
 from alert_sinks import MailSink, WebhookSink
-from faultkit import FAST_OPTIONS, PRODUCTS, details, legacy_mappings, set_faults
+from faultkit import FAST_OPTIONS, PRODUCTS, details, legacy_mappings, page_fetches, set_faults
 
 from erp_simulator import Dataset, SimulatorServer
 
@@ -186,3 +188,22 @@ def test_failed_run_alerts_by_webhook_and_email(
     assert posted["json"]["failures"][0]["mapping"] == "products"
     assert f"erp-sync: sync_products failed (run {run_id})" in mail_text
     assert_no_secret(output, sync_tables_text(erp_dsn), str(posted), mail_text)
+
+
+def test_a_query_the_source_rejects_is_not_retried_by_airflow(
+    airflow_home: Path, tmp_path: Path, secret_simulator: SimulatorServer, erp_dsn: str
+) -> None:
+    """Paging by an attribute Products lacks is 4D's error 1500: the extract task fails with
+    AirflowFailException, so its two task retries are not used and the page is asked for once."""
+    set_faults(secret_simulator, {"tables": {"Products": {}}})
+    mappings = legacy_mappings(tmp_path / "mappings", **{**FAST_OPTIONS, "key_attribute": "ID"})
+
+    _code, output = dags_test(
+        airflow_home, mappings, secret_simulator, erp_dsn, ERP_SYNC_TASK_RETRIES="2"
+    )
+
+    assert "state=failed" in output, output[-4000:]
+    assert "AirflowFailException" in output
+    assert 'The "ID" attribute cannot be found in The "Products" dataclass' in output
+    assert page_fetches(secret_simulator) == {1: 1}
+    assert_no_secret(output)

@@ -228,7 +228,8 @@ def test_and_or_parentheses(server: SimulatorServer, session: requests.Session) 
         "X3",
         "X4",
     ]
-    assert keys_for(session, server, "missing_field='x' OR __KEY='X9'") == []
+    # X1..X4 have no ean: a record lacking the attribute never matches.
+    assert keys_for(session, server, "ean='x' OR __KEY='X9'") == []
 
 
 def test_numeric_strings_compare_and_sort_as_numbers(
@@ -261,6 +262,29 @@ def test_bad_query_is_400(
     response = fetch(session, server, "Products", **params)
     assert response.status_code == 400
     assert response.json()["__ERROR"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"filter": "modified_date>='2026-01-01' AND colour='red'"},
+        {"filter": "(stock>1 OR Stock>1)"},
+        {"orderby": "colour DESC"},
+    ],
+)
+def test_unknown_attribute_is_4d_error_1500(
+    server: SimulatorServer, session: requests.Session, params: dict[str, str]
+) -> None:
+    """Attribute names are case-sensitive; an unknown one is 4D's database error 1500."""
+    response = fetch(session, server, "Products", **params)
+    assert response.status_code == 500
+    [error] = response.json()["__ERROR"]
+    assert error["errCode"] == 1500
+    assert error["componentSignature"] == "dbmg"
+    assert re.fullmatch(
+        r'The "(colour|Stock)" attribute cannot be found in The "Products" dataclass',
+        error["message"],
+    )
 
 
 def test_unknown_table_is_404_and_names_are_case_insensitive(

@@ -14,6 +14,7 @@ from systems_support import postgres_connection
 
 from sync_operators.config.models import MappingConfig, SourceConfig
 from sync_operators.connection import ConnectionInfo
+from sync_operators.errors import PermanentSourceError
 from sync_operators.extract.base import ExtractWindow
 from sync_operators.extract.sql_query import SourceError, SqlQueryExtractor
 
@@ -90,6 +91,21 @@ def test_rows_stream_through_a_server_side_cursor(pos_dsn: str) -> None:
         sizes.extend(len(page) for page in pages)
     assert query.startswith("FETCH FORWARD 3 FROM")
     assert sizes == [3, 3, 3, 1]
+
+
+def test_max_pages_stops_a_query_that_returns_too_much(pos_dsn: str) -> None:
+    """Ten rows in pages of three with max_pages 3: the fourth page fails the extract, naming
+    the option; three pages exactly are fine."""
+    add_sales(pos_dsn, {f"S{number:03d}": "2026-03-02 11:01:00" for number in range(10)})
+    connection = postgres_connection("pos_db", pos_dsn)
+    with make_extractor(connection, page_size=3, max_pages=3) as extractor:
+        pages = extractor.pages(ExtractWindow.everything())
+        sizes = [len(next(pages)) for _ in range(3)]
+        with pytest.raises(PermanentSourceError, match=r"sales: the query still had rows after"):
+            next(pages)
+    assert sizes == [3, 3, 3]
+    with make_extractor(connection, page_size=4, max_pages=3) as extractor:
+        assert sum(len(page) for page in extractor.pages(ExtractWindow.everything())) == 10
 
 
 def test_query_mode_filters_and_orders_its_output(

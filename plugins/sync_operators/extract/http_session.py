@@ -54,9 +54,13 @@ class _CappedRetry(Retry):
 
 
 def build_session(
-    options: HttpRetryOptions, methods: frozenset[str] | None = None
+    options: HttpRetryOptions,
+    methods: frozenset[str] | None = None,
+    statuses: frozenset[int] = RETRY_STATUSES,
 ) -> requests.Session:
-    """A session that retries idempotent requests with exponential backoff and jitter."""
+    """A session that retries idempotent requests with exponential backoff and jitter; answers
+    with ``statuses`` are asked for again (a caller that must read a status's body first, to
+    tell a permanent error from a transient one, leaves that status out)."""
     retry = _CappedRetry(
         total=options.retries,
         connect=options.retries,
@@ -66,7 +70,7 @@ def build_session(
         backoff_factor=options.backoff_factor,
         backoff_max=options.backoff_max,
         backoff_jitter=options.backoff_jitter,
-        status_forcelist=RETRY_STATUSES,
+        status_forcelist=statuses,
         allowed_methods=methods or frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}),
         respect_retry_after_header=True,
         raise_on_status=False,

@@ -2,25 +2,49 @@
 
 Dialect: ``GET /rest/$info`` opens a session (cookie ``WASID4D``, HTTP basic credentials from the
 Airflow connection); ``GET /rest/{table}?$top=N&$filter=...&$orderby=...`` returns rows under
-``__ENTITIES``, each with its key in ``__KEY``.
+``__ENTITIES``, each with its key in ``__KEY``, and ``__COUNT``: how many entities match the query.
 
 Paging is by key (keyset): every request asks for rows whose key is greater than the last key seen,
 inside a window fixed when the run starts. A row updated while we page moves out of the window (its
 new modified date lies after the window end) without shifting the rows behind it, so no row is
 skipped; the next window picks the updated row up. Offset paging (``$skip``) is available for
 tables that cannot be filtered by key.
+
+Complete or loud. A server (or a proxy) may send fewer rows than ``$top`` asked for, so a short
+page never means the end; the source's own count does:
+
+- keyset: each page's ``__COUNT`` counts the rows matching that request (window and key above the
+  last one), i.e. what remains at that moment. It is authoritative: the extract ends with a page
+  holding all that remain (``__COUNT`` <= its rows). Rows updated out of the window or inserted
+  between pages only change what the next request counts, so they are not mistaken for loss.
+- offset: ``__COUNT`` counts every matching row, and the extract ends once ``$skip`` plus the
+  page reaches it. A count that changes between pages means rows shifted under ``$skip`` (some
+  would be skipped or read twice): the extract fails with a retryable error.
+- without ``__COUNT``, paging goes on until an empty page.
+
+An empty page while the count says rows remain (a count that lies, rows vanishing) fails the
+extract before anything is loaded, naming the URL and the rows expected and seen. Every row must
+carry the key attribute; a page whose first key is not above the previous page's last key (the
+source ignored the key condition), the same page twice under offset paging, or more than
+``max_pages`` requests stop the run instead of looping. A request the source rejects (a client
+error, or 4D's ``__ERROR`` answer to a query it cannot run) fails at once without retries; a 500
+without ``__ERROR`` is retried within the retry budget like other server errors.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import unquote_plus
 from zoneinfo import ZoneInfo
 
 import requests
 from pydantic import Field
 
-from sync_operators.errors import SourceError
+from sync_operators.errors import PermanentSourceError, SourceError
 from sync_operators.extract.base import BaseExtractor, ExtractorOptions, ExtractWindow, Page
 from sync_operators.extract.filters import COMPARISONS, FilterCondition, Scalar
 from sync_operators.extract.http_session import (
@@ -33,9 +57,38 @@ from sync_operators.extract.json_pages import decode_body
 from sync_operators.extract.local_time import format_naive, local_bounds
 from sync_operators.extract.prefetch import prefetched
 
+SESSION_STATUSES = RETRY_STATUSES - {500}
+"""Statuses the HTTP session retries blindly; a 500 is read first: with 4D's ``__ERROR`` it is a
+query the source rejects, without it a server failure worth asking again."""
+
 
 class BrokenBody(SourceError):
     """A page whose body broke off or is not JSON: asked for again within the retry budget."""
+
+
+class ServerError(SourceError):
+    """A 500 without 4D's ``__ERROR``: the server failed, not the request; asked again within
+    the retry budget."""
+
+    def __init__(self, url: str, reason: str, text: str) -> None:
+        super().__init__(f"{url} answered 500 {reason}: {text}")
+        self.url = url
+        self.reason = reason
+        self.text = text
+
+    def spent(self, retries: int) -> str:
+        """The message once the retry budget is spent."""
+        return f"{self.url} answered 500 {self.reason} (after {retries} retries): {self.text}"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One page as the source sent it: its rows, its ``__COUNT`` (None when absent) and the
+    request that asked for it (URL with query, for messages)."""
+
+    rows: list[dict[str, Any]]
+    count: int | None
+    request: str
 
 
 class LegacyErpOptions(ExtractorOptions, HttpRetryOptions):
@@ -44,6 +97,9 @@ class LegacyErpOptions(ExtractorOptions, HttpRetryOptions):
     paging: Literal["keyset", "offset"] = "keyset"
     key_attribute: str = "__KEY"
     rest_path: str = "/rest"
+    max_pages: int = Field(default=100_000, ge=1)
+    """At most this many page requests per extract: a source that never stops answering rows
+    fails the run instead of growing staging without end."""
     prefetch_pages: int = Field(default=0, ge=0, le=16)
     """Fetch and decode this many pages ahead in a background thread while the previous one is
     staged: worth it when each page takes the source milliseconds (a remote ERP); against a fast
@@ -88,7 +144,7 @@ class LegacyErpExtractor(BaseExtractor):
             raise SourceError(f"source '{self.source.name}' needs an HTTP connection")
         self.zone = ZoneInfo(self.source.timezone)
         self.base_url = self.connection.base_url() + self.options.rest_path.rstrip("/")
-        self.session = build_session(self.options)
+        self.session = build_session(self.options, statuses=SESSION_STATUSES)
         self._logged_in = False
 
     def window_filter(self, window: ExtractWindow) -> list[str]:
@@ -116,30 +172,107 @@ class LegacyErpExtractor(BaseExtractor):
         yield from prefetched(pages, self.options.prefetch_pages)
 
     def _keyset_pages(self, conditions: list[str]) -> Iterator[Page]:
+        """Pages by key until a page holds all rows its ``__COUNT`` says remain (or an empty
+        page arrives); each page must start above the previous page's last key."""
         attribute = self.options.key_attribute
-        last_key: str | None = None
-        while True:
+        last_key: Any = None
+        seen = 0
+        for number in itertools.count(1):
+            self._within_budget(number, seen)
             page_conditions = list(conditions)
             if last_key is not None:
-                page_conditions.append(f"{attribute}>{quote(last_key)}")
-            rows = self._fetch(page_conditions, skip=None)
-            if rows:
-                yield rows
-            if len(rows) < self.options.page_size:
+                page_conditions.append(f"{attribute}>{quote(str(last_key))}")
+            answer = self._fetch(page_conditions, skip=None)
+            rows = answer.rows
+            if not rows:
+                if answer.count:
+                    raise self._incomplete(answer, expected=seen + answer.count, seen=seen)
                 return
-            last_key = str(rows[-1].get(attribute))
+            first_key, page_last_key = self._key_span(rows, answer, seen)
+            if last_key is not None and not keys_ascend(last_key, first_key):
+                raise PermanentSourceError(
+                    f"{self._url()}: keys do not increase: the page after {attribute} "
+                    f"{last_key!r} starts with {attribute} {first_key!r}; the source ignores the "
+                    f"key condition or does not order by '{attribute}' (key_attribute), so paging "
+                    f"would not end (request: GET {answer.request})"
+                )
+            yield rows
+            seen += len(rows)
+            if answer.count is not None and answer.count <= len(rows):
+                return
+            last_key = page_last_key
 
     def _offset_pages(self, conditions: list[str]) -> Iterator[Page]:
+        """Pages by ``$skip`` until ``$skip`` reaches the ``__COUNT`` of the first page (or an
+        empty page arrives); the count must not change and no page may come twice."""
         skip = 0
-        while True:
-            rows = self._fetch(conditions, skip=skip)
-            if rows:
-                yield rows
-            if len(rows) < self.options.page_size:
+        expected: int | None = None
+        previous_first: Any = None
+        for number in itertools.count(1):
+            self._within_budget(number, skip)
+            answer = self._fetch(conditions, skip=skip)
+            rows = answer.rows
+            if answer.count is not None:
+                if expected is None:
+                    expected = answer.count
+                elif answer.count != expected:
+                    raise SourceError(
+                        f"{self._url()}: __COUNT changed from {expected} to {answer.count} at "
+                        f"$skip={skip}: rows were added or removed while paging, so $skip shifted "
+                        f"and rows would be skipped or read twice; run again (keyset paging does "
+                        f"not have this problem) (request: GET {answer.request})"
+                    )
+            if not rows:
+                if expected is not None and skip < expected:
+                    raise self._incomplete(answer, expected=expected, seen=skip)
                 return
+            first_key, _ = self._key_span(rows, answer, skip)
+            if previous_first is not None and first_key == previous_first:
+                raise PermanentSourceError(
+                    f"{self._url()}: the page at $skip={skip} starts with the same "
+                    f"{self.options.key_attribute} {first_key!r} as the page before: the source "
+                    f"ignores $skip, so paging would not end (request: GET {answer.request})"
+                )
+            yield rows
             skip += len(rows)
+            if expected is not None and skip >= expected:
+                return
+            previous_first = first_key
 
-    def _fetch(self, conditions: list[str], skip: int | None) -> list[dict[str, Any]]:
+    def _within_budget(self, number: int, seen: int) -> None:
+        """Fail the extract before page request ``number`` when it exceeds ``max_pages``."""
+        if number > self.options.max_pages:
+            raise PermanentSourceError(
+                f"{self._url()}: stopped at max_pages={self.options.max_pages}: {seen} rows read "
+                f"and the source has not shown the end; if the table really is that large, "
+                f"raise the source's max_pages option (or page_size)"
+            )
+
+    def _key_span(self, rows: list[dict[str, Any]], answer: Answer, seen: int) -> tuple[Any, Any]:
+        """The first and last key of a page; every row must carry the key attribute, or rows
+        without it would never match a key condition and be lost."""
+        attribute = self.options.key_attribute
+        for position, row in enumerate(rows):
+            if row.get(attribute) is None:
+                raise PermanentSourceError(
+                    f"{self._url()}: row {seen + position + 1} has no '{attribute}', the "
+                    f"attribute the extract pages by; set the source's key_attribute option to "
+                    f"an attribute every row carries (request: GET {answer.request})"
+                )
+        return rows[0][attribute], rows[-1][attribute]
+
+    def _incomplete(self, answer: Answer, expected: int, seen: int) -> SourceError:
+        """The extract ended short of the source's own count."""
+        return SourceError(
+            f"{self._url()}: incomplete extract: __COUNT said {expected} rows match, but the "
+            f"source sent {seen} and then an empty page (the count is wrong or rows vanished); "
+            f"nothing is loaded (request: GET {answer.request})"
+        )
+
+    def _url(self) -> str:
+        return f"{self.base_url}/{self.mapping.endpoint}"
+
+    def _fetch(self, conditions: list[str], skip: int | None) -> Answer:
         params = {
             "$top": str(self.options.page_size),
             "$orderby": f"{self.options.key_attribute} ASC",
@@ -148,35 +281,51 @@ class LegacyErpExtractor(BaseExtractor):
             params["$skip"] = str(skip)
         if conditions:
             params["$filter"] = '"' + " AND ".join(conditions) + '"'
-        url = f"{self.base_url}/{self.mapping.endpoint}"
+        url = self._url()
         try:
-            body = body_retrying(self.options, (BrokenBody,))(self._fetch_body, url, params)
+            body, request = body_retrying(self.options, (BrokenBody, ServerError))(
+                self._fetch_body, url, params
+            )
+        except ServerError as exc:
+            raise SourceError(exc.spent(self.options.retries)) from exc
         except BrokenBody as exc:
             raise SourceError(f"{exc} (after {self.options.retries} retries)") from exc
         rows = body.get("__ENTITIES") if isinstance(body, dict) else None
         if not isinstance(rows, list):
-            raise SourceError(f"{url}: response has no '__ENTITIES' list")
-        return rows
+            raise SourceError(f"{url}: response has no '__ENTITIES' list (request: GET {request})")
+        count = body.get("__COUNT")
+        if type(count) is not int or count < 0:
+            count = None
+        return Answer(rows, count, request)
 
-    def _fetch_body(self, url: str, params: dict[str, str]) -> Any:
-        """One page request, the body read and parsed; raises BrokenBody when that fails."""
+    def _fetch_body(self, url: str, params: dict[str, str]) -> tuple[Any, str]:
+        """One page request, the body read and parsed, and the request's URL; raises BrokenBody
+        when the body breaks off or does not parse, ServerError for a 500 worth asking again."""
         response = self._get(url, params)
         if response.status_code == 401:
             response.close()
             self._logged_in = False
             self._login()
             response = self._get(url, params)
-        self._raise_for_status(response, url, self.options.retries)
+        request = unquote_plus(response.url)
+        self._raise_for_status(response, url, request)
         try:
             content = response.content
         except requests.RequestException as exc:
             raise BrokenBody(f"{url}: the response broke off: {exc}") from exc
         try:
-            return decode_body(content, "__ENTITIES")
+            body = decode_body(content, "__ENTITIES")
         except ValueError as exc:
             raise BrokenBody(
                 f"{url}: response is not valid JSON ({exc}); starts {content[:120]!r}"
             ) from exc
+        errors = four_d_errors(body)
+        if errors is not None:
+            raise PermanentSourceError(
+                f"{url} answered {response.status_code} with an error: {errors} "
+                f"(request: GET {request})"
+            )
+        return body, request
 
     def _get(self, url: str, params: dict[str, str]) -> requests.Response:
         """GET with the session's retries; the body is read by the caller (so a body that breaks
@@ -191,6 +340,13 @@ class LegacyErpExtractor(BaseExtractor):
     def _login(self) -> None:
         if self._logged_in:
             return
+        try:
+            body_retrying(self.options, (ServerError,))(self._open_session)
+        except ServerError as exc:
+            raise SourceError(exc.spent(self.options.retries)) from exc
+        self._logged_in = True
+
+    def _open_session(self) -> None:
         url = f"{self.base_url}/$info"
         assert self.connection is not None
         auth = None
@@ -205,18 +361,83 @@ class LegacyErpExtractor(BaseExtractor):
                 f"legacy ERP refused the credentials of connection '{self.connection.conn_id}' "
                 f"({response.status_code} from {url})"
             )
-        self._raise_for_status(response, url, self.options.retries)
-        self._logged_in = True
+        self._raise_for_status(response, url, url)
 
-    @staticmethod
-    def _raise_for_status(response: requests.Response, url: str, retries: int) -> None:
-        if response.status_code >= 400:
-            spent = f" (after {retries} retries)" if response.status_code in RETRY_STATUSES else ""
-            raise SourceError(
-                f"{url} answered {response.status_code} {response.reason}{spent}: "
-                f"{response.text[:200]}"
+    def _raise_for_status(self, response: requests.Response, url: str, request: str) -> None:
+        """Raise for an error status: PermanentSourceError for a request the source rejects
+        (4D's ``__ERROR``, a client error other than 408/429), ServerError for a plain 500,
+        SourceError for the rest (already retried by the session when it retries the status)."""
+        status = response.status_code
+        if status < 400:
+            return
+        try:
+            text = response.text
+        except requests.RequestException as exc:
+            text = f"<the error body broke off: {exc}>"
+        errors = four_d_errors(_json_or_none(text))
+        if errors is not None and status not in SESSION_STATUSES:
+            raise PermanentSourceError(
+                f"{url} answered {status} {response.reason}: {errors} (request: GET {request})"
             )
+        if status == 500:
+            raise ServerError(url, response.reason, text[:200])
+        if status < 500 and status not in (408, 429):
+            raise PermanentSourceError(
+                f"{url} answered {status} {response.reason}: {text[:200]} "
+                f"(request: GET {request}); asking again gives the same answer"
+            )
+        spent = f" (after {self.options.retries} retries)" if status in SESSION_STATUSES else ""
+        raise SourceError(f"{url} answered {status} {response.reason}{spent}: {text[:200]}")
 
     def close(self) -> None:
         """Close the HTTP session."""
         self.session.close()
+
+
+def _json_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def four_d_errors(body: Any) -> str | None:
+    """4D's ``{"__ERROR": [{"message", "componentSignature", "errCode"}, ...]}`` as one line
+    (``errCode 1500 (dbmg): The "x" attribute cannot be found ...``), or None without it."""
+    if not isinstance(body, dict) or "__ERROR" not in body:
+        return None
+    errors = body["__ERROR"]
+    if not isinstance(errors, list) or not errors:
+        return f"__ERROR {str(errors)[:200]}"
+    described = []
+    for error in errors:
+        if not isinstance(error, dict):
+            described.append(str(error)[:200])
+            continue
+        component = error.get("componentSignature")
+        where = f" ({component})" if component else ""
+        described.append(f"errCode {error.get('errCode')}{where}: {error.get('message')}")
+    return "; ".join(described)
+
+
+def keys_ascend(previous: Any, following: Any) -> bool:
+    """True when key ``following`` sorts after ``previous``: numbers as numbers; text as text,
+    or as numbers when both read as numbers (a server may order numeric text either way). Equal
+    keys never pass, so a page served twice is always caught."""
+    if _is_number(previous) and _is_number(following):
+        return bool(following > previous)
+    if str(following) > str(previous):
+        return True
+    first, second = _as_number(previous), _as_number(following)
+    return first is not None and second is not None and second > first
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _as_number(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None

@@ -11,6 +11,7 @@ held whole, on either side.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -22,7 +23,7 @@ from psycopg.rows import dict_row
 from pydantic import Field, field_validator
 
 from sync_operators.connection import ConnectionInfo
-from sync_operators.errors import SourceError
+from sync_operators.errors import PermanentSourceError, SourceError
 from sync_operators.extract.base import BaseExtractor, ExtractorOptions, ExtractWindow, Page
 from sync_operators.extract.local_time import local_bounds
 from sync_operators.transform.paths import is_path
@@ -47,6 +48,9 @@ class SqlQueryOptions(ExtractorOptions):
     modified_type: Literal["timestamp", "timestamptz"] = "timestamp"
     order_by: list[str] | None = None
     connect_timeout: int = Field(default=30, ge=1)
+    max_pages: int = Field(default=100_000, ge=1)
+    """At most this many pages per extract: a query that returns far more rows than any run
+    should (a join without its condition) fails instead of filling staging."""
 
     @field_validator("query")
     @classmethod
@@ -122,7 +126,17 @@ class SqlQueryExtractor(BaseExtractor):
             with conn.cursor(name="erp_sync_extract") as cur:
                 cur.itersize = self.options.page_size
                 cur.execute(query, params)
-                while rows := cur.fetchmany(self.options.page_size):
+                for number in itertools.count(1):
+                    rows = cur.fetchmany(self.options.page_size)
+                    if not rows:
+                        return
+                    if number > self.options.max_pages:
+                        raise PermanentSourceError(
+                            f"reading {self.mapping.endpoint}: the query still had rows after "
+                            f"max_pages={self.options.max_pages} pages of "
+                            f"{self.options.page_size}; if it really returns that many, raise "
+                            f"the source's max_pages option"
+                        )
                     yield rows
         except psycopg.Error as exc:
             raise SourceError(
