@@ -44,6 +44,15 @@ STARTS = {
     "spring_forward": datetime(2026, 3, 29, 0, 20, tzinfo=UTC),
     "fall_back": datetime(2026, 10, 25, 0, 20, tzinfo=UTC),
 }
+# Faults no run can absorb: a source down for longer than the retry budget, one that repeats a
+# page whatever it is asked, and one whose count promises more records than it sends.
+HARD_FAULTS = {
+    "down": {"fail": {"1": [503] * 10}},
+    "lying_count": {"count_extra": 2},
+}
+# Faults that break a run only when its records span more than one page; a run that fits in one
+# page may succeed, and is then held to the same completeness as any other.
+PAGING_FAULTS = {"repeated_page": {"repeat_page": True}}
 # Faults a healthy run absorbs within its retry budget (one per page, two retries).
 TRANSIENT_FAULTS = {
     "503": {"fail": [503]},
@@ -138,7 +147,9 @@ class SyncModel(RuleBasedStateMachine):
         self.versions = 0
         self.next_window_start = self.clock
         self.past_windows: list[tuple[datetime, datetime]] = []
-        self.outage = False
+        self.outage: bool | None = False
+        """Whether the next run must fail; None when it may fail or succeed."""
+        self.page_cap: int | None = None
         self.last_full_end: datetime | None = None
         self.watermark: datetime | None = None
         self.runs: list[str] = []
@@ -195,20 +206,36 @@ class SyncModel(RuleBasedStateMachine):
 
     # -- faults -----------------------------------------------------------------------------
 
+    def _faults(self, products: dict[str, Any]) -> None:
+        """Give the simulator this plan for the next run, on top of the standing page cap."""
+        if self.page_cap is not None:
+            products = {**products, "top_cap": self.page_cap}
+        self.harness.simulator.faults.configure({"tables": {"Products": products}})
+
+    @rule(cap=st.one_of(st.none(), st.integers(1, 2)))
+    def page_cap(self, cap: int | None) -> None:
+        """The server starts (or stops) answering fewer records per page than asked for."""
+        self.page_cap = cap
+        self._faults({})
+
     @rule(fault=st.sampled_from(sorted(TRANSIENT_FAULTS)), page=st.integers(1, 3))
     def transient_fault(self, fault: str, page: int) -> None:
         """The next run meets one fault it must absorb by retrying."""
         spec = {kind: {str(page): value} for kind, value in TRANSIENT_FAULTS[fault].items()}
-        self.harness.simulator.faults.configure({"tables": {"Products": spec}})
+        self._faults(spec)
         self.outage = False
 
-    @rule()
-    def outage(self) -> None:
-        """The source answers 503 to every page of the next run: the run must fail cleanly."""
-        self.harness.simulator.faults.configure(
-            {"tables": {"Products": {"fail": {"1": [503] * 10}}}}
-        )
+    @rule(fault=st.sampled_from(sorted(HARD_FAULTS)))
+    def outage(self, fault: str) -> None:
+        """The next run meets a source it cannot read completely: it must fail cleanly."""
+        self._faults(HARD_FAULTS[fault])
         self.outage = True
+
+    @rule(fault=st.sampled_from(sorted(PAGING_FAULTS)))
+    def paging_fault(self, fault: str) -> None:
+        """The next run meets a pager that breaks past the first page: it fails or completes."""
+        self._faults(PAGING_FAULTS[fault])
+        self.outage = None
 
     # -- runs -------------------------------------------------------------------------------
 
@@ -250,13 +277,13 @@ class SyncModel(RuleBasedStateMachine):
         except Exception as exc:
             error = exc
         finally:
-            harness.simulator.faults.clear()
+            self._faults({})
             self.outage = False
         self.runs.append(f"{kind} at {self.clock:%Y-%m-%d %H:%M:%S}Z: {error or 'success'}")
         after_mark = harness.watermark()
         if expect_failure:
             self._require(error is not None, "a run against a failing source succeeded")
-        else:
+        elif expect_failure is False:
             self._require(error is None, f"a healthy {kind} run failed: {error!r}")
         if error is not None:
             self._require(harness.target() == before_target, "a failed run changed the target")
