@@ -62,7 +62,10 @@ class Harness:
 
     def reset(self) -> None:
         """Empty the source, its faults, the target table and the sync schema's tables."""
-        self.simulator.dataset = Dataset()
+        dataset = Dataset()
+        # The dataclass's schema, as the real server knows it even while the table is empty.
+        dataset.declare("Products", Dataset.generate(products=1, customers=0).rows("Products")[0])
+        self.simulator.dataset = dataset
         self.simulator.faults.clear()
         with psycopg.connect(self.dsn, autocommit=True) as conn:
             tables = [sql.Identifier(TARGET)]
