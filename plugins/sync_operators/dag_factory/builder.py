@@ -6,6 +6,7 @@ Parsing does no database or network work: it reads YAML and builds operators, no
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -29,6 +30,8 @@ from sync_operators.operators import (
 )
 from sync_operators.operators.publish import SyncPublishOperator
 from sync_operators.operators.select import SyncSelectOperator
+
+logger = logging.getLogger(__name__)
 
 START_DATE = datetime.fromisoformat("2026-01-01T00:00:00+00:00")
 
@@ -110,6 +113,7 @@ def build_mapping_dag(project: Project, mapping: MappingConfig, mappings_dir: st
         tags=sorted({"erp-sync", source.name, mapping.entity_type, *mapping.tags}),
         params=mapping_params(),
         on_failure_callback=mapping_notifiers(mapping, mappings_dir) or None,
+        auto_register=False,  # returned to the DAG file; a DAG that failed half-built stays out
     ) as dag:
         asset = table_asset(project.target_of(mapping), mapping)
         _add_steps(mappings_dir, mapping, full=None, asset=asset)
@@ -135,6 +139,7 @@ def build_nightly_dag(project: Project, mappings_dir: str) -> DAG:
         tags=["erp-sync", "full"],
         params=nightly_params(project.mappings),
         on_failure_callback=nightly_notifiers(mappings, mappings_dir) or None,
+        auto_register=False,
     ) as dag:
         loads = {}
         entry_tasks = {}
@@ -171,12 +176,20 @@ def build_dags(mappings_dir: str | Path) -> dict[str, DAG]:
     mappings_dir = str(mappings_dir)
     project = load_project(mappings_dir)
     enabled = {name: m for name, m in sorted(project.mappings.items()) if m.enabled}
+    dags = {}
+    for name, mapping in list(enabled.items()):
+        try:
+            dags[mapping_dag_id(name)] = build_mapping_dag(project, mapping, mappings_dir)
+        except Exception:
+            # The configuration checks should have caught it; whatever slipped through
+            # disables this mapping only, never the other DAGs.
+            logger.exception("Mapping %s: its DAG cannot be built; it is left out", name)
+            del enabled[name]
     project.mappings = enabled
-    dags = {
-        mapping_dag_id(name): build_mapping_dag(project, mapping, mappings_dir)
-        for name, mapping in enabled.items()
-    }
-    dags[NIGHTLY_DAG_ID] = build_nightly_dag(project, mappings_dir)
+    try:
+        dags[NIGHTLY_DAG_ID] = build_nightly_dag(project, mappings_dir)
+    except Exception:
+        logger.exception("The nightly DAG cannot be built; the mappings' own DAGs stay")
     return dags
 
 

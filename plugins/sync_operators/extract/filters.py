@@ -161,7 +161,7 @@ def parse_filters(raw: Any) -> list[FilterCondition]:
         )
     conditions: list[FilterCondition] = []
     for field, spec in raw.items():
-        if not isinstance(field, str) or not _FIELD.match(field):
+        if not isinstance(field, str) or not _FIELD.fullmatch(field):
             raise FilterError(
                 f"filters: {field!r} is not a field name (letters, digits and _, "
                 "starting with a letter or _)"
