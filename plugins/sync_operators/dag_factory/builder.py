@@ -111,7 +111,7 @@ def build_mapping_dag(project: Project, mapping: MappingConfig, mappings_dir: st
         max_active_runs=1,
         default_args=default_args(),
         tags=sorted({"erp-sync", source.name, mapping.entity_type, *mapping.tags}),
-        params=mapping_params(),
+        params=mapping_params(mapping),
         on_failure_callback=mapping_notifiers(mapping, mappings_dir) or None,
         auto_register=False,  # returned to the DAG file; a DAG that failed half-built stays out
     ) as dag:

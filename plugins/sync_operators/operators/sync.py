@@ -21,7 +21,7 @@ from sync_operators.error_budget import ErrorBudgetExceeded
 from sync_operators.errors import PermanentError
 from sync_operators.next_steps import FailureContext, next_steps
 from sync_operators.pipeline import SyncJob
-from sync_operators.run_options import RunOptions
+from sync_operators.run_options import RunOptions, run_conf
 from sync_operators.state.log import RunIdentity
 from sync_operators.summary import failure_summary
 
@@ -119,7 +119,12 @@ class SyncExtractOperator(SyncStepOperator):
     def run_step(self, job: SyncJob, context: Context) -> Any:
         """Full when this operator or the run's ``full`` param says so; else the data interval.
         Only records passing the run's ``filters`` are extracted."""
-        options = RunOptions.from_params(context.get("params"))
+        # A mapping DAG's extract is its first task; in the nightly DAG ``select`` checks the conf.
+        options = RunOptions.from_params(
+            context.get("params"),
+            conf=run_conf(context) if self.full is None else None,
+            mapping=job.mapping,
+        )
         full = self.full if self.full is not None else options.full
         start: datetime | None = context.get("data_interval_start")
         end: datetime | None = context.get("data_interval_end")
