@@ -46,7 +46,8 @@ def _connection(conn_id: str | None) -> ConnectionInfo | None:
 class SyncStepOperator(BaseOperator):
     """Common base: resolves the mapping and the connections, records failures in the sync log."""
 
-    template_fields: Sequence[str] = ("mapping",)
+    # Nothing from the mapping files is rendered by Jinja, so none of it can reach a template.
+    template_fields: Sequence[str] = ()
 
     def __init__(self, *, mapping: str, mappings_dir: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
