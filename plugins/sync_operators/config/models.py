@@ -302,9 +302,9 @@ class MappingConfig(StrictModel):
             raise ValueError("at least one field must be mapped")
         seen: dict[str, str] = {}
         for source_field, field in value.items():
-            check_attribute(source_field, FIELD_PATH_PATTERN)
             if is_path(source_field):
                 parse_path(source_field)
+            check_attribute(source_field, FIELD_PATH_PATTERN)
             if field.target_field in seen:
                 raise ValueError(
                     f"'{source_field}' and '{seen[field.target_field]}' both map to "
