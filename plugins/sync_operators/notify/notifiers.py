@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from airflow.sdk import BaseHook, BaseNotifier
@@ -19,6 +20,7 @@ from sync_operators.config.loading import load_project
 from sync_operators.config.notify import NotifyTarget, check_alert_text, render_alert_text
 from sync_operators.connection import ConnectionInfo
 from sync_operators.extract.http_session import HttpRetryOptions, build_session
+from sync_operators.masking import SecretMasker
 from sync_operators.notify.status import MappingOutcome, run_outcomes
 
 logger = logging.getLogger(__name__)
@@ -55,10 +57,36 @@ class SyncAlertNotifier(BaseNotifier):
         if known and not failures and self.only_failures:
             self.log.info("No failed mapping among %s: no alert", ", ".join(self.mappings))
             return
+        masker = self.masker()
+        failures = [replace(f, error=f.error and masker.mask(f.error)) for f in failures]
         values = alert_values(context, failures)
-        subject = " ".join(render_alert_text(self.subject, values).split())
-        self.send(subject, alert_text(values, failures), context, failures)
+        subject = masker.mask(" ".join(render_alert_text(self.subject, values).split()))
+        self.send(subject, masker.mask(alert_text(values, failures)), context, failures)
         self.log.info("Sent failure alert for run %s via %s", context.get("run_id"), self)
+
+    def masker(self) -> SecretMasker:
+        """The masker of the connections this notifier's mappings use: a reason is masked when
+        recorded, and again here in case it came from anywhere else."""
+        connections = []
+        try:
+            project = load_project(self.mappings_dir)
+            conn_ids = set()
+            for name in self.mappings:
+                mapping = project.mapping(name)
+                target = project.target_of(mapping)
+                source = project.source_of(mapping)
+                conn_ids |= {source.conn_id, target.conn_id, target.state_conn_id}
+        except Exception as exc:
+            logger.warning("Cannot read the mappings to mask the alert's secrets: %s", exc)
+            return SecretMasker()
+        for conn_id in sorted(conn_ids):
+            try:
+                connections.append(ConnectionInfo.from_airflow(BaseHook.get_connection(conn_id)))
+            except Exception as exc:
+                logger.warning("Cannot read connection %s to mask its secrets: %s", conn_id, exc)
+        masker = SecretMasker.of(connections)
+        masker.register_with_airflow()
+        return masker
 
     def failures(self, context: Any) -> tuple[list[MappingOutcome], bool]:
         """The outcomes needing attention, and whether the sync log could be read at all."""

@@ -65,7 +65,7 @@ class SyncStepOperator(BaseOperator):
             dag_id=context["dag"].dag_id,
             run_id=context["run_id"],
         )
-        return SyncJob(
+        job = SyncJob(
             project=project,
             mapping=mapping,
             run=run,
@@ -76,6 +76,8 @@ class SyncStepOperator(BaseOperator):
             log=self.log,
             debug=(context.get("params") or {}).get("debug") is True,
         )
+        job.masker.register_with_airflow()
+        return job
 
     def execute(self, context: Context) -> Any:
         """Run the step; on failure write the reason to the sync log, then re-raise."""
@@ -83,6 +85,8 @@ class SyncStepOperator(BaseOperator):
         try:
             return self.run_step(job, context)
         except Exception as exc:
+            # Airflow records the re-raised error too: it must not carry a secret either.
+            job.masker.mask_exception(exc)
             job.record_failure(f"{self.task_id}: {type(exc).__name__}: {exc}")
             self.log_next_steps(job, exc)
             if isinstance(exc, ErrorBudgetExceeded | PermanentError | ConfigErrors):
