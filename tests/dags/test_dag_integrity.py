@@ -151,3 +151,25 @@ def test_unreadable_files_among_good_ones_keep_every_good_dag(mappings_copy: Pat
     assert "bad_utf8.yaml: not valid UTF-8: byte 0xff in line" in message
     assert "bad_deep.yaml: invalid YAML: nested too deeply to read" in message
     assert "bad_name.yaml: name: mapping name 'bad_name\\n' must be snake_case" in message
+
+
+def test_a_mapping_whose_dag_cannot_be_built_disables_only_itself(mappings_copy: Path) -> None:
+    """A valid file whose DAG still fails to build (its target's connection id makes an asset
+    URI longer than Airflow allows) loses its own DAG and shows as an import error; the other
+    DAGs, the nightly one included, stay."""
+    targets = mappings_copy / "targets.yaml"
+    long_conn = "x" * 1600
+    targets.write_text(
+        targets.read_text() + f"\nfar_db:\n  loader: postgres\n  conn_id: {long_conn}\n"
+    )
+    products = (mappings_copy / "products.yaml").read_text()
+    (mappings_copy / "articles.yaml").write_text(
+        products.replace("target: erp_db", "target: far_db")
+    )
+
+    bag = parse_dags(mappings_copy)
+
+    assert set(bag.dag_ids) == EXPECTED_DAGS
+    [(path, message)] = bag.import_errors.items()
+    assert path.endswith("sync_config_check.py")
+    assert "articles.yaml: its DAG cannot be built: ValueError: Asset name cannot exceed" in message

@@ -97,5 +97,7 @@ def global_notify_targets() -> tuple[list[NotifyTarget], list[ConfigError]]:
         return _TARGETS.validate_python(json.loads(text)), []
     except json.JSONDecodeError as exc:
         return [], [ConfigError(where, "", f"not valid JSON: {exc}")]
+    except RecursionError:
+        return [], [ConfigError(where, "", "not valid JSON: nested too deeply to read")]
     except ValidationError as exc:
         return [], from_validation_error(where, exc)

@@ -15,6 +15,7 @@ from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, CronTriggerTimeta
 
 from sync_operators.assets import table_asset
 from sync_operators.config.durations import format_duration
+from sync_operators.config.errors import ConfigError
 from sync_operators.config.loading import Project, load_project
 from sync_operators.config.models import MappingConfig
 from sync_operators.dag_factory.ordering import dependency_order
@@ -171,26 +172,36 @@ def build_nightly_dag(project: Project, mappings_dir: str) -> DAG:
     return dag
 
 
-def build_dags(mappings_dir: str | Path) -> dict[str, DAG]:
-    """All DAGs of a mappings folder, keyed by DAG id, in a stable order."""
+def build_dags(mappings_dir: str | Path, errors: list[ConfigError] | None = None) -> dict[str, DAG]:
+    """All DAGs of a mappings folder, keyed by DAG id, in a stable order. ``errors`` receives
+    the configuration errors and any DAG that could not be built (one failure leaves the other
+    DAGs standing)."""
     mappings_dir = str(mappings_dir)
     project = load_project(mappings_dir)
+    found = errors if errors is not None else []
+    found.extend(project.errors)
     enabled = {name: m for name, m in sorted(project.mappings.items()) if m.enabled}
     dags = {}
     for name, mapping in list(enabled.items()):
         try:
             dags[mapping_dag_id(name)] = build_mapping_dag(project, mapping, mappings_dir)
-        except Exception:
+        except Exception as exc:
             # The configuration checks should have caught it; whatever slipped through
-            # disables this mapping only, never the other DAGs.
+            # disables this mapping only.
             logger.exception("Mapping %s: its DAG cannot be built; it is left out", name)
+            found.append(_build_error(project.mapping_files[name], exc))
             del enabled[name]
     project.mappings = enabled
     try:
         dags[NIGHTLY_DAG_ID] = build_nightly_dag(project, mappings_dir)
-    except Exception:
+    except Exception as exc:
         logger.exception("The nightly DAG cannot be built; the mappings' own DAGs stay")
+        found.append(_build_error(project.directory, exc))
     return dags
+
+
+def _build_error(path: Path, exc: Exception) -> ConfigError:
+    return ConfigError(path, "", f"its DAG cannot be built: {type(exc).__name__}: {exc}"[:1000])
 
 
 def default_mappings_dir(dags_file: str) -> Path:
