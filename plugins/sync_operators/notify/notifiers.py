@@ -51,6 +51,10 @@ class SyncAlertNotifier(BaseNotifier):
         self.subject = check_alert_text(subject or DEFAULT_SUBJECT)
         self.only_failures = only_failures
 
+    def render_template_fields(self, context: Any, jinja_env: Any = None) -> None:
+        """Nothing of an erp-sync notifier is a template, so nothing is rendered (and no
+        Jinja environment is needed for the serialized DAG of a DAG callback)."""
+
     def notify(self, context: Any) -> None:
         """Compose the alert and send it, unless none of this notifier's mappings failed."""
         failures, known = self.failures(context)
