@@ -138,3 +138,20 @@ def test_tags_and_schedule_are_checked_at_load(tmp_path: Path, line: str, messag
     append(products, line)
 
     assert message in only_error(load_project(folder), products)
+
+
+def test_a_transformer_module_that_raises_on_import_breaks_only_its_mapping(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "exploding_transformer.py").write_text("raise RuntimeError('boom at import')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    folder = copy_mappings(tmp_path)
+    products = folder / "products.yaml"
+    append(products, "transformer: exploding_transformer.Transformer\n")
+
+    project = load_project(folder)
+
+    assert only_error(project, products) == (
+        f"{products}: cannot be checked: RuntimeError: boom at import"
+    )
+    assert sorted(project.mappings) == ["customers"]
