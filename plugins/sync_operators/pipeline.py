@@ -11,7 +11,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,6 +28,7 @@ from sync_operators.extract.filters import FilterCondition, filters_as_json, mat
 from sync_operators.load.base import BaseLoader
 from sync_operators.load.columns import ColumnSpec
 from sync_operators.load.deletes import failed_record_keys
+from sync_operators.masking import SecretMasker
 from sync_operators.staging.kept import drop_kept_tables, keep_tables
 from sync_operators.staging.raw_copy import RawRow, copy_raw_pages
 from sync_operators.staging.raw_json import raw_json_encoder
@@ -122,19 +123,29 @@ class SyncJob:
             source_timezone=self.source.timezone,
         )
 
+    _masker: tuple[tuple[Any, Any], SecretMasker] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
+    @property
+    def masker(self) -> SecretMasker:
+        """The masker of this run's connection secrets, in every form they travel in (built
+        again when a connection is replaced)."""
+        connections = (self.source_connection, self.target_connection)
+        cached = self._masker
+        if cached is None or any(a is not b for a, b in zip(cached[0], connections, strict=True)):
+            cached = (connections, SecretMasker.of(connections))
+            self._masker = cached
+        return cached[1]
+
     def secrets(self) -> list[str]:
-        """Connection secrets that must be masked in anything this run writes."""
-        found: list[str] = []
-        for connection in (self.source_connection, self.target_connection):
-            if connection is not None:
-                found.extend(connection.secrets())
-        return found
+        """Every form of the connection secrets that must be masked in anything this run
+        writes."""
+        return sorted(self.masker.forms)
 
     def mask(self, text: str) -> str:
-        """Replace every known secret in ``text`` with ``***``."""
-        for secret in sorted(self.secrets(), key=len, reverse=True):
-            text = text.replace(secret, "***")
-        return text
+        """Replace every known secret form in ``text`` with ``***``."""
+        return self.masker.mask(text)
 
     def extract(
         self,
@@ -262,7 +273,7 @@ class SyncJob:
                 deferred.store(conn, self.mapping.name, log_id, errors)
                 staged += copy_typed_rows(conn, self.tables, self.mapping.columns, rows)
                 failed += sync_log.record_errors(
-                    conn, log_id, self.mapping.name, self._masked(errors)
+                    conn, log_id, self.mapping.name, errors, masker=self.masker
                 )
             sync_log.update_counts(conn, log_id, failed=failed)
             run_details.record_seconds(conn, log_id, "transform", time.monotonic() - started)
@@ -282,12 +293,6 @@ class SyncJob:
         for row in rows[:DEBUG_SAMPLE]:
             values = dict(zip(self.mapping.columns, row, strict=False))
             self.log.info("Debug: transformed record #%s: %s", row[-1], self.mask(repr(values)))
-
-    def _masked(self, errors: list[RecordError]) -> list[RecordError]:
-        """Error messages with connection secrets replaced, in case a value echoes one."""
-        if not errors or not self.secrets():
-            return errors
-        return [replace(error, message=self.mask(error.message)) for error in errors]
 
     def _transform_chunk(
         self,
@@ -346,7 +351,9 @@ class SyncJob:
                     result.older,
                 )
             result.deleted = self._delete_missing(conn, loader, log_row)
-            sync_log.record_errors(conn, log_row["id"], self.mapping.name, result.errors)
+            sync_log.record_errors(
+                conn, log_row["id"], self.mapping.name, result.errors, masker=self.masker
+            )
             deferred.clear_handled(conn, self.mapping.name, self.tables, log_row["started_at"])
             counts = sync_log.RunCounts(
                 extracted=log_row["extracted"],
@@ -480,7 +487,7 @@ class SyncJob:
         try:
             with self.connect_staging() as conn:
                 ensure_sync_schema(conn)
-                sync_log.fail_run(conn, self.run, text)
+                sync_log.fail_run(conn, self.run, text, masker=self.masker)
                 conn.commit()
         except Exception:
             self.log.exception("Could not record the failure of %s in the sync log", self.run)

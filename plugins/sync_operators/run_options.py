@@ -8,18 +8,60 @@ the form, and a run must fail with a message that says what is wrong rather than
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sync_operators.config.models import MappingConfig
+from sync_operators.errors import PermanentError
 from sync_operators.extract.filters import FilterCondition, parse_filters
 
+MAPPING_PARAMS = ("full", "filters", "debug")
 SELECTION_PARAMS = ("mappings", "entity_types", "sources")
 
 
-class RunOptionsError(ValueError):
-    """A param value the run cannot use; the message names the param."""
+class RunOptionsError(ValueError, PermanentError):
+    """A param value the run cannot use; the message names the param. Permanent: the same
+    conf fails the same way, so the task fails at once without retries."""
+
+
+def run_conf(context: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The run's raw conf from a task context: the only place an unknown key still shows, as
+    Airflow merges the conf into the declared params."""
+    conf = getattr(context.get("dag_run"), "conf", None)
+    return conf if isinstance(conf, Mapping) else {}
+
+
+def check_conf_keys(conf: Mapping[str, Any] | None, allowed: Sequence[str]) -> None:
+    """Refuse a run conf with a key no param declares: Airflow keeps unknown keys silently, so
+    ``{"filter": ...}`` (for ``filters``) would otherwise run unfiltered."""
+    unknown = sorted(str(key) for key in (conf or {}) if key not in allowed)
+    if not unknown:
+        return
+    hints = []
+    for key in unknown:
+        close = difflib.get_close_matches(key, allowed, n=1)
+        hints.append(f"{key!r} (did you mean {close[0]!r}?)" if close else repr(key))
+    raise RunOptionsError(
+        f"unknown run option{'s' if len(unknown) > 1 else ''} {', '.join(hints)} in the run's "
+        f"conf; allowed: {', '.join(allowed)}"
+    )
+
+
+def check_filter_fields(
+    conditions: Sequence[FilterCondition], known: Sequence[str], mapping: str
+) -> None:
+    """Refuse a filter on a field the mapping does not know (mapped or ``filterable_fields``):
+    a misspelt field would match nothing, or, applied by a source, be ignored."""
+    for condition in conditions:
+        if condition.field not in known:
+            close = difflib.get_close_matches(condition.field, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise RunOptionsError(
+                f"filters: mapping '{mapping}' has no field {condition.field!r}{hint}; known "
+                f"fields: {', '.join(known) or 'none'} (declare others in filterable_fields)"
+            )
 
 
 def _flag(params: Mapping[str, Any], name: str) -> bool:
@@ -40,14 +82,22 @@ class RunOptions:
     debug: bool = False
 
     @classmethod
-    def from_params(cls, params: Mapping[str, Any] | None) -> RunOptions:
-        """Read and check the params; raises RunOptionsError or FilterError."""
+    def from_params(
+        cls,
+        params: Mapping[str, Any] | None,
+        *,
+        conf: Mapping[str, Any] | None = None,
+        mapping: MappingConfig | None = None,
+    ) -> RunOptions:
+        """Read and check the params; ``conf`` (the run's raw conf) may hold no other key, and
+        with ``mapping`` every filter must name one of its fields. Raises RunOptionsError or
+        FilterError."""
+        check_conf_keys(conf, MAPPING_PARAMS)
         params = params or {}
-        return cls(
-            full=_flag(params, "full"),
-            filters=parse_filters(params.get("filters")),
-            debug=_flag(params, "debug"),
-        )
+        filters = parse_filters(params.get("filters"))
+        if mapping is not None:
+            check_filter_fields(filters, mapping.filter_fields, mapping.name)
+        return cls(full=_flag(params, "full"), filters=filters, debug=_flag(params, "debug"))
 
 
 def _names(params: Mapping[str, Any], name: str, known: Iterable[str]) -> list[str]:
@@ -73,9 +123,15 @@ class Selection:
 
     @classmethod
     def from_params(
-        cls, params: Mapping[str, Any] | None, catalogue: Mapping[str, MappingConfig]
+        cls,
+        params: Mapping[str, Any] | None,
+        catalogue: Mapping[str, MappingConfig],
+        *,
+        conf: Mapping[str, Any] | None = None,
     ) -> Selection:
-        """Read and check the selection params against the known mappings."""
+        """Read and check the selection params against the known mappings; ``conf`` (the run's
+        raw conf) may hold no other key."""
+        check_conf_keys(conf, SELECTION_PARAMS)
         params = params or {}
         return cls(
             mappings=_names(params, "mappings", catalogue),

@@ -133,3 +133,43 @@ def test_dag_ids_are_stable_and_sorted(dag_bag: Any) -> None:
     it collects a module's DAGs through a set, so the ids are compared sorted)."""
     again = parse_dags()
     assert sorted(again.dag_ids) == sorted(dag_bag.dag_ids)
+
+
+def test_unreadable_files_among_good_ones_keep_every_good_dag(mappings_copy: Path) -> None:
+    """Invalid UTF-8, nesting deeper than Python's recursion limit and a name with a trailing
+    newline each disable only their own file; Airflow shows all three with their file."""
+    products = (mappings_copy / "products.yaml").read_bytes()
+    (mappings_copy / "bad_utf8.yaml").write_bytes(products + b"\nx: \xff\n")
+    (mappings_copy / "bad_deep.yaml").write_bytes(b"x: " + b"[" * 3000 + b"]" * 3000 + b"\n")
+    (mappings_copy / "bad_name.yaml").write_bytes(products + b'name: "bad_name\\n"\n')
+
+    bag = parse_dags(mappings_copy)
+
+    assert set(bag.dag_ids) == EXPECTED_DAGS
+    [(path, message)] = bag.import_errors.items()
+    assert path.endswith("sync_config_check.py")
+    assert "bad_utf8.yaml: not valid UTF-8: byte 0xff in line" in message
+    assert "bad_deep.yaml: invalid YAML: nested too deeply to read" in message
+    assert "bad_name.yaml: name: mapping name 'bad_name\\n' must be snake_case" in message
+
+
+def test_a_mapping_whose_dag_cannot_be_built_disables_only_itself(mappings_copy: Path) -> None:
+    """A valid file whose DAG still fails to build (its target's connection id makes an asset
+    URI longer than Airflow allows) loses its own DAG and shows as an import error; the other
+    DAGs, the nightly one included, stay."""
+    targets = mappings_copy / "targets.yaml"
+    long_conn = "x" * 1600
+    targets.write_text(
+        targets.read_text() + f"\nfar_db:\n  loader: postgres\n  conn_id: {long_conn}\n"
+    )
+    products = (mappings_copy / "products.yaml").read_text()
+    (mappings_copy / "articles.yaml").write_text(
+        products.replace("target: erp_db", "target: far_db")
+    )
+
+    bag = parse_dags(mappings_copy)
+
+    assert set(bag.dag_ids) == EXPECTED_DAGS
+    [(path, message)] = bag.import_errors.items()
+    assert path.endswith("sync_config_check.py")
+    assert "articles.yaml: its DAG cannot be built: ValueError: Asset name cannot exceed" in message

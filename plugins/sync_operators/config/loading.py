@@ -46,12 +46,25 @@ _UniqueKeyLoader.add_constructor(
 def read_yaml(path: Path) -> Any:
     """Parse one YAML file safely; raises ConfigErrors naming the file and line."""
     try:
-        with path.open(encoding="utf-8") as stream:
-            return yaml.load(stream, Loader=_UniqueKeyLoader)
+        data = path.read_bytes()
+        text = data.decode("utf-8")
+        return yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         raise ConfigErrors([ConfigError(path, "", f"invalid YAML: {exc}")]) from exc
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        message = f"not valid UTF-8: byte {data[exc.start]:#04x} in line {line}"
+        raise ConfigErrors([ConfigError(path, "", message)]) from exc
+    except RecursionError as exc:
+        message = "invalid YAML: nested too deeply to read"
+        raise ConfigErrors([ConfigError(path, "", message)]) from exc
     except OSError as exc:
         raise ConfigErrors([ConfigError(path, "", f"cannot read file: {exc}")]) from exc
+
+
+def unexpected(path: Path, key: str, exc: BaseException) -> ConfigError:
+    """A ConfigError for a failure no check foresaw, so one file's surprise stays its own."""
+    return ConfigError(path, key, f"cannot be checked: {type(exc).__name__}: {exc}"[:1000])
 
 
 @dataclass
@@ -94,6 +107,9 @@ def _named_section(path: Path, model: type[BaseModel], errors: list[ConfigError]
     except ConfigErrors as exc:
         errors.extend(exc.errors)
         return {}
+    except Exception as exc:
+        errors.append(unexpected(path, "", exc))
+        return {}
     if document is None:
         return {}
     if not isinstance(document, dict):
@@ -108,6 +124,8 @@ def _named_section(path: Path, model: type[BaseModel], errors: list[ConfigError]
             found[str(name)] = model.model_validate({**body, "name": str(name)})
         except ValidationError as exc:
             errors.extend(from_validation_error(path, exc, prefix=(str(name),)))
+        except Exception as exc:
+            errors.append(unexpected(path, str(name), exc))
     return found
 
 
@@ -142,11 +160,7 @@ def _cross_check(
 
 def load_project(directory: str | Path) -> Project:
     """Load and validate a mappings folder. Never raises for a broken file: see ``errors``."""
-    from sync_operators.config.plugins import (
-        check_mapping_options,
-        check_plugin_classes,
-        check_transformer,
-    )
+    from sync_operators.config.plugins import check_plugin_classes
 
     directory = Path(directory)
     project = Project(directory=directory)
@@ -160,26 +174,32 @@ def load_project(directory: str | Path) -> Project:
         if path.name in (SOURCES_FILE, TARGETS_FILE):
             continue
         try:
-            mapping = load_mapping_file(path)
+            _add_mapping(project, path)
         except ConfigErrors as exc:
             project.errors.extend(exc.errors)
-            project.mapping_files[path.stem] = path
-            continue
-        problems = _cross_check(path, mapping, project.sources, project.targets)
-        if mapping.name in project.mappings:
-            other = project.mapping_files[mapping.name]
-            problems.append(
-                ConfigError(path, "name", f"mapping '{mapping.name}' is also in {other}")
-            )
-        project.mapping_files.setdefault(mapping.name, path)
-        problems.extend(check_transformer(project, mapping))
-        problems.extend(check_mapping_options(project, mapping))
-        if problems:
-            project.errors.extend(problems)
-            continue
-        project.mappings[mapping.name] = mapping
+            project.mapping_files.setdefault(path.stem, path)
+        except Exception as exc:
+            project.errors.append(unexpected(path, "", exc))
+            project.mapping_files.setdefault(path.stem, path)
     _check_dependencies(project)
     return project
+
+
+def _add_mapping(project: Project, path: Path) -> None:
+    """Read, validate and cross-check one mapping file; raises ConfigErrors when it is broken."""
+    from sync_operators.config.plugins import check_mapping_options, check_transformer
+
+    mapping = load_mapping_file(path)
+    problems = _cross_check(path, mapping, project.sources, project.targets)
+    if mapping.name in project.mappings:
+        other = project.mapping_files[mapping.name]
+        problems.append(ConfigError(path, "name", f"mapping '{mapping.name}' is also in {other}"))
+    project.mapping_files.setdefault(mapping.name, path)
+    problems.extend(check_transformer(project, mapping))
+    problems.extend(check_mapping_options(project, mapping))
+    if problems:
+        raise ConfigErrors(problems)
+    project.mappings[mapping.name] = mapping
 
 
 def _check_dependencies(project: Project) -> None:

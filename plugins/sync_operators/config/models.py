@@ -14,20 +14,46 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sync_operators.config.delete_policy import DeletePolicy
 from sync_operators.config.durations import parse_duration
 from sync_operators.config.notify import NotifyTarget
+from sync_operators.extract.filters import FIELD_PATTERN as FILTER_FIELD_PATTERN
 from sync_operators.transform.paths import is_path, parse_path
 from sync_operators.transform.transforms import TransformStep, parse_steps
 
-NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
+NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,49}")
+"""Names become DAG ids (``sync_<name>``: Airflow allows letters, digits, ``_``, ``-`` and ``.``,
+at most 250 characters), task group ids, tags and staging table names (``<name>_<hash>_typed``
+within Postgres' 63 bytes), so they are short snake_case words that fit all of them."""
 MAX_IDENTIFIER_BYTES = 63
+MAX_TAG_LENGTH = 100
 MAPPING_OPTION_SECTIONS = ("extract", "load")
+FILTER_FIELD = re.compile(FILTER_FIELD_PATTERN)
+ATTRIBUTE_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+"""An attribute a source query names (a modified field, a key attribute): ``modified_date``,
+``__KEY``, or a dotted path into nested records such as ``order.updated_at``."""
+FIELD_PATH_PATTERN = re.compile(
+    r"[A-Za-z_][A-Za-z0-9_]*(?:\[-?\d+\])*(?:\.[A-Za-z_][A-Za-z0-9_]*(?:\[-?\d+\])*)*"
+)
+"""A mapping's source field: an attribute name or path, where a step may index a list
+(``lines[0].sku``, see ``transform.paths``)."""
 
 
 def check_name(value: str, what: str) -> str:
-    """Names become DAG ids and staging table names, so they are short snake_case words."""
-    if not NAME_PATTERN.match(value):
+    """A name of a source, target, mapping or entity type; see ``NAME_PATTERN``."""
+    if not isinstance(value, str) or not NAME_PATTERN.fullmatch(value):
         raise ValueError(
-            f"{what} name '{value}' must be snake_case: a lowercase letter, then letters, digits "
-            "or _ (at most 50 characters)"
+            f"{what} name {value!r} must be snake_case: a lowercase letter, then lowercase "
+            "letters, digits or _ (at most 50 characters)"
+        )
+    return value
+
+
+def check_attribute(value: str, pattern: re.Pattern[str] = ATTRIBUTE_PATTERN) -> str:
+    """A name that goes into a source query must be a plain attribute name or dotted path, so
+    it can never change the query's meaning."""
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not an attribute name: letters, digits and _ (not starting with a "
+            "digit), dotted for a nested field"
+            + (", with [n] to index a list" if pattern is FIELD_PATH_PATTERN else "")
         )
     return value
 
@@ -189,6 +215,10 @@ class MappingConfig(StrictModel):
     max_error_rate: float | None = Field(default=None, ge=0, le=1)
     notify: list[NotifyTarget] | None = None
     delete_policy: DeletePolicy = Field(default_factory=DeletePolicy)
+    filterable_fields: list[str] = Field(default_factory=list)
+    """Source fields a run's ``filters`` may name besides the mapped ones (top-level fields the
+    source has but the mapping does not copy, e.g. ``[category_code]``); a filter on any other
+    field fails the run, so a typo never widens it to every record."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -196,6 +226,39 @@ class MappingConfig(StrictModel):
     @classmethod
     def _name(cls, value: str) -> str:
         return check_name(value, "mapping")
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        from croniter import croniter
+
+        if value != "@quarterly" and not croniter.is_valid(value):
+            raise ValueError(f"{value!r} is not a cron expression like '*/5 * * * *'")
+        return value
+
+    @field_validator("modified_field")
+    @classmethod
+    def _modified_field(cls, value: str | None) -> str | None:
+        return None if value is None else check_attribute(value)
+
+    @field_validator("filterable_fields")
+    @classmethod
+    def _filterable_fields(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not FILTER_FIELD.fullmatch(name):
+                raise ValueError(
+                    f"{name!r} is not a filterable field name: letters, digits and _, not "
+                    "starting with a digit"
+                )
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: list[str]) -> list[str]:
+        for tag in value:
+            if not tag or len(tag) > MAX_TAG_LENGTH:
+                raise ValueError(f"tag {tag!r} must have 1 to {MAX_TAG_LENGTH} characters")
+        return value
 
     @field_validator("entity_type")
     @classmethod
@@ -249,6 +312,7 @@ class MappingConfig(StrictModel):
         for source_field, field in value.items():
             if is_path(source_field):
                 parse_path(source_field)
+            check_attribute(source_field, FIELD_PATH_PATTERN)
             if field.target_field in seen:
                 raise ValueError(
                     f"'{source_field}' and '{seen[field.target_field]}' both map to "
@@ -293,6 +357,13 @@ class MappingConfig(StrictModel):
             return self.table
         app_label, model_name = str(self.model).split(".")
         return f"{app_label.lower()}_{model_name.lower()}"
+
+    @property
+    def filter_fields(self) -> list[str]:
+        """The fields a run's ``filters`` may name: the mapped top-level source fields and
+        ``filterable_fields``."""
+        mapped = [name for name in self.fields if FILTER_FIELD.fullmatch(name)]
+        return sorted({*mapped, *self.filterable_fields})
 
     @property
     def columns(self) -> list[str]:

@@ -48,14 +48,22 @@ def check_plugin_classes(project: Project) -> None:
         for name, item in list(section.items()):
             try:
                 cls = resolve(getattr(item, attribute))
-            except ValueError as exc:
-                project.errors.append(ConfigError(path, f"{name}.{attribute}", str(exc)))
+            except Exception as exc:
+                # A user's module may raise anything on import: it breaks only this entry.
+                message = (
+                    str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+                )
+                project.errors.append(ConfigError(path, f"{name}.{attribute}", message))
                 del section[name]
                 continue
             try:
                 cls.validate_options(item.options)
             except ValidationError as exc:
                 project.errors.extend(from_validation_error(path, exc, prefix=(name, "options")))
+                del section[name]
+            except Exception as exc:
+                message = f"cannot be checked: {type(exc).__name__}: {exc}"
+                project.errors.append(ConfigError(path, f"{name}.options", message))
                 del section[name]
 
 

@@ -6,6 +6,7 @@ Parsing does no database or network work: it reads YAML and builds operators, no
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, CronTriggerTimeta
 
 from sync_operators.assets import table_asset
 from sync_operators.config.durations import format_duration
+from sync_operators.config.errors import ConfigError
 from sync_operators.config.loading import Project, load_project
 from sync_operators.config.models import MappingConfig
 from sync_operators.dag_factory.ordering import dependency_order
@@ -29,6 +31,8 @@ from sync_operators.operators import (
 )
 from sync_operators.operators.publish import SyncPublishOperator
 from sync_operators.operators.select import SyncSelectOperator
+
+logger = logging.getLogger(__name__)
 
 START_DATE = datetime.fromisoformat("2026-01-01T00:00:00+00:00")
 
@@ -108,8 +112,9 @@ def build_mapping_dag(project: Project, mapping: MappingConfig, mappings_dir: st
         max_active_runs=1,
         default_args=default_args(),
         tags=sorted({"erp-sync", source.name, mapping.entity_type, *mapping.tags}),
-        params=mapping_params(),
+        params=mapping_params(mapping),
         on_failure_callback=mapping_notifiers(mapping, mappings_dir) or None,
+        auto_register=False,  # returned to the DAG file; a DAG that failed half-built stays out
     ) as dag:
         asset = table_asset(project.target_of(mapping), mapping)
         _add_steps(mappings_dir, mapping, full=None, asset=asset)
@@ -135,6 +140,7 @@ def build_nightly_dag(project: Project, mappings_dir: str) -> DAG:
         tags=["erp-sync", "full"],
         params=nightly_params(project.mappings),
         on_failure_callback=nightly_notifiers(mappings, mappings_dir) or None,
+        auto_register=False,
     ) as dag:
         loads = {}
         entry_tasks = {}
@@ -166,18 +172,36 @@ def build_nightly_dag(project: Project, mappings_dir: str) -> DAG:
     return dag
 
 
-def build_dags(mappings_dir: str | Path) -> dict[str, DAG]:
-    """All DAGs of a mappings folder, keyed by DAG id, in a stable order."""
+def build_dags(mappings_dir: str | Path, errors: list[ConfigError] | None = None) -> dict[str, DAG]:
+    """All DAGs of a mappings folder, keyed by DAG id, in a stable order. ``errors`` receives
+    the configuration errors and any DAG that could not be built (one failure leaves the other
+    DAGs standing)."""
     mappings_dir = str(mappings_dir)
     project = load_project(mappings_dir)
+    found = errors if errors is not None else []
+    found.extend(project.errors)
     enabled = {name: m for name, m in sorted(project.mappings.items()) if m.enabled}
+    dags = {}
+    for name, mapping in list(enabled.items()):
+        try:
+            dags[mapping_dag_id(name)] = build_mapping_dag(project, mapping, mappings_dir)
+        except Exception as exc:
+            # The configuration checks should have caught it; whatever slipped through
+            # disables this mapping only.
+            logger.exception("Mapping %s: its DAG cannot be built; it is left out", name)
+            found.append(_build_error(project.mapping_files[name], exc))
+            del enabled[name]
     project.mappings = enabled
-    dags = {
-        mapping_dag_id(name): build_mapping_dag(project, mapping, mappings_dir)
-        for name, mapping in enabled.items()
-    }
-    dags[NIGHTLY_DAG_ID] = build_nightly_dag(project, mappings_dir)
+    try:
+        dags[NIGHTLY_DAG_ID] = build_nightly_dag(project, mappings_dir)
+    except Exception as exc:
+        logger.exception("The nightly DAG cannot be built; the mappings' own DAGs stay")
+        found.append(_build_error(project.directory, exc))
     return dags
+
+
+def _build_error(path: Path, exc: Exception) -> ConfigError:
+    return ConfigError(path, "", f"its DAG cannot be built: {type(exc).__name__}: {exc}"[:1000])
 
 
 def default_mappings_dir(dags_file: str) -> Path:

@@ -4,6 +4,7 @@ run exists. Scheduled runs take the defaults."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from airflow.sdk import Param
 
@@ -19,8 +20,16 @@ FILTERS_HELP = (
 )
 
 
-def mapping_params() -> dict[str, Param]:
-    """``full``, ``filters`` and ``debug`` for a ``sync_<mapping>`` DAG."""
+def filters_schema(mapping: MappingConfig) -> dict[str, Any]:
+    """The ``filters`` schema, its field names limited to those the mapping knows (mapped
+    top-level fields and ``filterable_fields``), so the form refuses a misspelt field."""
+    names = {**FILTERS_SCHEMA["propertyNames"], "enum": mapping.filter_fields}
+    return {**FILTERS_SCHEMA, "propertyNames": names}
+
+
+def mapping_params(mapping: MappingConfig) -> dict[str, Param]:
+    """``full``, ``filters`` and ``debug`` for a ``sync_<mapping>`` DAG. Airflow keeps a conf
+    key no param declares without checking it, so the extract task refuses those."""
     return {
         "full": Param(
             False,
@@ -32,8 +41,11 @@ def mapping_params() -> dict[str, Param]:
             {},
             title="Filters",
             description="Field → value, or field → {operator: value}; empty syncs every record.",
-            description_md=FILTERS_HELP,
-            **FILTERS_SCHEMA,
+            description_md=FILTERS_HELP
+            + " Fields: "
+            + (", ".join(f"`{name}`" for name in mapping.filter_fields) or "none")
+            + ".",
+            **filters_schema(mapping),
         ),
         "debug": Param(
             False,

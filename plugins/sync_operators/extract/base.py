@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from sync_operators.config.models import MappingConfig, SourceConfig
+from sync_operators.config.models import MappingConfig, SourceConfig, check_attribute
 from sync_operators.connection import ConnectionInfo
 from sync_operators.extract.filters import FilterCondition, split_filters
 from sync_operators.transform.paths import compile_path
@@ -47,6 +47,13 @@ class ExtractorOptions(BaseModel):
 
     page_size: int = Field(default=1000, ge=1, le=100_000)
     modified_field: str = "modified_date"
+
+    @field_validator("modified_field", "key_attribute", check_fields=False)
+    @classmethod
+    def _attribute(cls, value: str) -> str:
+        """Names that go into source queries (``key_attribute`` is the legacy ERP's) must be
+        attribute names, never query text."""
+        return check_attribute(value)
 
 
 class BaseExtractor(ABC):

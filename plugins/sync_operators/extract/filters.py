@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sync_operators.errors import PermanentError
+
 Scalar = str | int | float | bool
 
 FIELD_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"
@@ -52,8 +54,9 @@ _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 
-class FilterError(ValueError):
-    """A filter the pipeline cannot apply; the message names the field and what is wrong."""
+class FilterError(ValueError, PermanentError):
+    """A filter the pipeline cannot apply; the message names the field and what is wrong.
+    Permanent: the run's conf does not change on a retry."""
 
 
 @dataclass(frozen=True)
@@ -161,7 +164,7 @@ def parse_filters(raw: Any) -> list[FilterCondition]:
         )
     conditions: list[FilterCondition] = []
     for field, spec in raw.items():
-        if not isinstance(field, str) or not _FIELD.match(field):
+        if not isinstance(field, str) or not _FIELD.fullmatch(field):
             raise FilterError(
                 f"filters: {field!r} is not a field name (letters, digits and _, "
                 "starting with a letter or _)"

@@ -1,9 +1,9 @@
 """Notifiers for failed sync runs, used as DAG ``on_failure_callback``s.
 
 Each names the DAG, the run, the mappings that failed, the failed task and the reason, which it
-reads from ``sync.sync_log`` (the error each step recorded, masked of secrets). Subject and text
-are Jinja templates rendered with the Airflow context plus ``sync_failures`` (a list of
-:class:`~sync_operators.notify.status.MappingOutcome`) and ``sync_mappings``.
+reads from ``sync.sync_log`` (the error each step recorded, masked of secrets). Nothing is rendered
+by Jinja: a subject is plain text with the placeholders of
+:data:`~sync_operators.config.notify.PLACEHOLDERS`, filled in one pass.
 """
 
 from __future__ import annotations
@@ -11,28 +11,21 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from airflow.sdk import BaseHook, BaseNotifier
 
 from sync_operators.config.loading import load_project
-from sync_operators.config.notify import NotifyTarget
+from sync_operators.config.notify import NotifyTarget, check_alert_text, render_alert_text
 from sync_operators.connection import ConnectionInfo
 from sync_operators.extract.http_session import HttpRetryOptions, build_session
+from sync_operators.masking import SecretMasker
 from sync_operators.notify.status import MappingOutcome, run_outcomes
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_SUBJECT = "erp-sync: {{ dag.dag_id }} failed (run {{ run_id }})"
-DEFAULT_MESSAGE = """\
-erp-sync run failed
-DAG: {{ dag.dag_id }}
-Run: {{ run_id }}
-{% for failure in sync_failures -%}
-Mapping {{ failure.mapping }} ({{ failure.status }}): {{ failure.reason }}
-{% endfor -%}
-{% if not sync_failures %}Reason: {{ reason }} ({{ ti.task_id if ti else 'no task' }})
-{% endif %}"""
+DEFAULT_SUBJECT = "erp-sync: {dag_id} failed (run {run_id})"
 WEBHOOK_RETRIES = HttpRetryOptions(retries=3, backoff_factor=0.5, timeout=10)
 
 
@@ -50,22 +43,17 @@ class SyncAlertNotifier(BaseNotifier):
         mappings_dir: str,
         mappings: Sequence[str],
         subject: str | None = None,
-        message: str | None = None,
         only_failures: bool = False,
     ) -> None:
         super().__init__()
         self.mappings_dir = mappings_dir
         self.mappings = list(mappings)
-        self.subject = subject or DEFAULT_SUBJECT
-        self.message = message or DEFAULT_MESSAGE
+        self.subject = check_alert_text(subject or DEFAULT_SUBJECT)
         self.only_failures = only_failures
 
-    def get_template_env(self, dag: Any = None) -> Any:
-        """The DAG's Jinja environment; a plain one for the serialized DAG that ``dags test``
-        puts in a DAG callback's context (it has no template environment)."""
-        if dag is not None and not hasattr(dag, "get_template_env"):
-            dag = None
-        return super().get_template_env(dag=dag)
+    def render_template_fields(self, context: Any, jinja_env: Any = None) -> None:
+        """Nothing of an erp-sync notifier is a template, so nothing is rendered (and no
+        Jinja environment is needed for the serialized DAG of a DAG callback)."""
 
     def notify(self, context: Any) -> None:
         """Compose the alert and send it, unless none of this notifier's mappings failed."""
@@ -73,14 +61,36 @@ class SyncAlertNotifier(BaseNotifier):
         if known and not failures and self.only_failures:
             self.log.info("No failed mapping among %s: no alert", ", ".join(self.mappings))
             return
-        full = {**context, "sync_failures": failures, "sync_mappings": self.mappings}
-        full.setdefault("reason", "task_failure")
-        full.setdefault("ti", None)
-        env = self.get_template_env(dag=context.get("dag"))
-        subject = str(self.render_template(self.subject, full, env)).strip()
-        text = str(self.render_template(self.message, full, env))
-        self.send(subject, text, context, failures)
+        masker = self.masker()
+        failures = [replace(f, error=f.error and masker.mask(f.error)) for f in failures]
+        values = alert_values(context, failures)
+        subject = masker.mask(" ".join(render_alert_text(self.subject, values).split()))
+        self.send(subject, masker.mask(alert_text(values, failures)), context, failures)
         self.log.info("Sent failure alert for run %s via %s", context.get("run_id"), self)
+
+    def masker(self) -> SecretMasker:
+        """The masker of the connections this notifier's mappings use: a reason is masked when
+        recorded, and again here in case it came from anywhere else."""
+        connections = []
+        try:
+            project = load_project(self.mappings_dir)
+            conn_ids = set()
+            for name in self.mappings:
+                mapping = project.mapping(name)
+                target = project.target_of(mapping)
+                source = project.source_of(mapping)
+                conn_ids |= {source.conn_id, target.conn_id, target.state_conn_id}
+        except Exception as exc:
+            logger.warning("Cannot read the mappings to mask the alert's secrets: %s", exc)
+            return SecretMasker()
+        for conn_id in sorted(conn_ids):
+            try:
+                connections.append(ConnectionInfo.from_airflow(BaseHook.get_connection(conn_id)))
+            except Exception as exc:
+                logger.warning("Cannot read connection %s to mask its secrets: %s", conn_id, exc)
+        masker = SecretMasker.of(connections)
+        masker.register_with_airflow()
+        return masker
 
     def failures(self, context: Any) -> tuple[list[MappingOutcome], bool]:
         """The outcomes needing attention, and whether the sync log could be read at all."""
@@ -114,6 +124,28 @@ class SyncAlertNotifier(BaseNotifier):
     def send(self, subject: str, text: str, context: Any, failures: list[MappingOutcome]) -> None:
         """Deliver the alert; subclasses implement it."""
         raise NotImplementedError
+
+
+def alert_values(context: Any, failures: Sequence[MappingOutcome]) -> dict[str, str]:
+    """The placeholder values of one alert."""
+    ti = context.get("ti")
+    return {
+        "dag_id": str(context["dag"].dag_id),
+        "run_id": str(context.get("run_id") or context["dag_run"].run_id),
+        "mapping": ", ".join(failure.mapping for failure in failures),
+        "task": str(getattr(ti, "task_id", None) or "no task"),
+        "error": "; ".join(failure.reason for failure in failures)
+        or str(context.get("reason") or "task_failure"),
+    }
+
+
+def alert_text(values: dict[str, str], failures: Sequence[MappingOutcome]) -> str:
+    """The alert's body: DAG, run, and each failed mapping with its reason."""
+    lines = ["erp-sync run failed", f"DAG: {values['dag_id']}", f"Run: {values['run_id']}"]
+    lines += [f"Mapping {f.mapping} ({f.status}): {f.reason}" for f in failures]
+    if not failures:
+        lines.append(f"Reason: {values['error']} ({values['task']})")
+    return "\n".join(lines) + "\n"
 
 
 class WebhookNotifier(SyncAlertNotifier):

@@ -15,7 +15,7 @@ from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException
 
 from sync_operators.config.models import MappingConfig
-from sync_operators.run_options import RunOptionsError, Selection
+from sync_operators.run_options import RunOptionsError, Selection, run_conf
 
 
 class SyncSelectOperator(BaseBranchOperator):
@@ -42,7 +42,9 @@ class SyncSelectOperator(BaseBranchOperator):
         """The entry tasks of every selected group; fails when the selection matches none."""
         catalogue = self.mappings
         try:
-            selection = Selection.from_params(context.get("params"), catalogue)
+            selection = Selection.from_params(
+                context.get("params"), catalogue, conf=run_conf(context)
+            )
         except RunOptionsError as exc:
             raise AirflowFailException(
                 f"{exc}. Trigger a new run with a valid selection."

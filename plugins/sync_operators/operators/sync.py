@@ -21,7 +21,7 @@ from sync_operators.error_budget import ErrorBudgetExceeded
 from sync_operators.errors import PermanentError
 from sync_operators.next_steps import FailureContext, next_steps
 from sync_operators.pipeline import SyncJob
-from sync_operators.run_options import RunOptions
+from sync_operators.run_options import RunOptions, run_conf
 from sync_operators.state.log import RunIdentity
 from sync_operators.summary import failure_summary
 
@@ -46,7 +46,8 @@ def _connection(conn_id: str | None) -> ConnectionInfo | None:
 class SyncStepOperator(BaseOperator):
     """Common base: resolves the mapping and the connections, records failures in the sync log."""
 
-    template_fields: Sequence[str] = ("mapping",)
+    # Nothing from the mapping files is rendered by Jinja, so none of it can reach a template.
+    template_fields: Sequence[str] = ()
 
     def __init__(self, *, mapping: str, mappings_dir: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -64,7 +65,7 @@ class SyncStepOperator(BaseOperator):
             dag_id=context["dag"].dag_id,
             run_id=context["run_id"],
         )
-        return SyncJob(
+        job = SyncJob(
             project=project,
             mapping=mapping,
             run=run,
@@ -75,6 +76,8 @@ class SyncStepOperator(BaseOperator):
             log=self.log,
             debug=(context.get("params") or {}).get("debug") is True,
         )
+        job.masker.register_with_airflow()
+        return job
 
     def execute(self, context: Context) -> Any:
         """Run the step; on failure write the reason to the sync log, then re-raise."""
@@ -82,6 +85,8 @@ class SyncStepOperator(BaseOperator):
         try:
             return self.run_step(job, context)
         except Exception as exc:
+            # Airflow records the re-raised error too: it must not carry a secret either.
+            job.masker.mask_exception(exc)
             job.record_failure(f"{self.task_id}: {type(exc).__name__}: {exc}")
             self.log_next_steps(job, exc)
             if isinstance(exc, ErrorBudgetExceeded | PermanentError | ConfigErrors):
@@ -119,7 +124,12 @@ class SyncExtractOperator(SyncStepOperator):
     def run_step(self, job: SyncJob, context: Context) -> Any:
         """Full when this operator or the run's ``full`` param says so; else the data interval.
         Only records passing the run's ``filters`` are extracted."""
-        options = RunOptions.from_params(context.get("params"))
+        # A mapping DAG's extract is its first task; in the nightly DAG ``select`` checks the conf.
+        options = RunOptions.from_params(
+            context.get("params"),
+            conf=run_conf(context) if self.full is None else None,
+            mapping=job.mapping,
+        )
         full = self.full if self.full is not None else options.full
         start: datetime | None = context.get("data_interval_start")
         end: datetime | None = context.get("data_interval_end")

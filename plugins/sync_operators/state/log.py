@@ -6,12 +6,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 
 from sync_operators.errors import RecordError
 from sync_operators.transform.json_clean import dumps_clean
+
+if TYPE_CHECKING:
+    from sync_operators.masking import SecretMasker
 
 MAX_RECORD_ID = 255
 
@@ -123,9 +126,15 @@ def clean_record_id(record_id: str | None) -> str | None:
 
 
 def record_errors(
-    conn: psycopg.Connection, log_id: int, mapping: str, errors: Iterable[RecordError]
+    conn: psycopg.Connection,
+    log_id: int,
+    mapping: str,
+    errors: Iterable[RecordError],
+    masker: SecretMasker | None = None,
 ) -> int:
-    """Store per-record errors with the cleaned raw record; returns how many were written."""
+    """Store per-record errors with the cleaned raw record; returns how many were written.
+    ``masker`` hides connection secrets a message may echo (a server's error body)."""
+    mask = masker.mask if masker is not None else str
     rows = [
         (
             log_id,
@@ -133,7 +142,7 @@ def record_errors(
             clean_record_id(error.record_id),
             error.stage,
             error.field,
-            error.message,
+            mask(error.message),
             None if error.record is None else dumps_clean(error.record),
         )
         for error in errors
@@ -203,8 +212,13 @@ def finish_run(
         )
 
 
-def fail_run(conn: psycopg.Connection, run: RunIdentity, error: str) -> None:
-    """Mark the run failed with the error text (no-op when it never started)."""
+def fail_run(
+    conn: psycopg.Connection, run: RunIdentity, error: str, masker: SecretMasker | None = None
+) -> None:
+    """Mark the run failed with the error text (no-op when it never started), its connection
+    secrets masked by ``masker``."""
+    if masker is not None:
+        error = masker.mask(error)
     with conn.cursor() as cur:
         cur.execute(
             """
