@@ -20,6 +20,9 @@ from sync_operators.transform.transforms import TransformStep, parse_steps
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 MAX_IDENTIFIER_BYTES = 63
 MAPPING_OPTION_SECTIONS = ("extract", "load")
+# How far a run's window may end after the worker's clock (clocks of scheduler, worker and
+# database differ a little); see sync_operators.state.window.refuse_future_window.
+DEFAULT_MAX_CLOCK_SKEW = timedelta(minutes=2)
 
 
 def check_name(value: str, what: str) -> str:
@@ -172,6 +175,7 @@ class MappingConfig(StrictModel):
     transformer: str = "field_mapping"
     modified_field: str | None = None
     lookback: timedelta = timedelta()
+    max_clock_skew: timedelta = DEFAULT_MAX_CLOCK_SKEW
     schedule: str = "*/5 * * * *"
     enabled: bool = True
     depends_on: list[str] = Field(default_factory=list)
@@ -199,7 +203,7 @@ class MappingConfig(StrictModel):
     def _key(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
 
-    @field_validator("lookback", mode="before")
+    @field_validator("lookback", "max_clock_skew", mode="before")
     @classmethod
     def _lookback(cls, value: Any) -> timedelta:
         duration = parse_duration(value)
