@@ -17,6 +17,7 @@ from typing import Any
 
 import psycopg
 
+from sync_operators.config.durations import format_duration
 from sync_operators.errors import PermanentError, RecordError
 from sync_operators.transform.json_clean import dumps_clean
 
@@ -297,8 +298,8 @@ def advance_state(
         if window_end > now + max_clock_skew:
             raise StateInFuture(
                 f"mapping {run.mapping}: refusing to move the sync state to {window_end}, after "
-                f"the database's clock ({now}) by more than {max_clock_skew}; the run's changes "
-                "were rolled back"
+                f"the database's clock ({now}) by more than {format_duration(max_clock_skew)}; "
+                "the run's changes were rolled back"
             )
         cur.execute(
             """

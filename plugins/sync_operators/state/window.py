@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sync_operators.config.durations import format_duration
 from sync_operators.errors import PermanentError
 from sync_operators.extract.base import ExtractWindow
 
@@ -97,9 +98,10 @@ def refuse_future_window(
     if window.end <= _utc(now) + max_clock_skew:
         return
     start = "-inf" if window.start is None else _text(window.start)
+    skew = format_duration(max_clock_skew)
     raise FutureWindow(
         f"mapping {mapping}: the window [{start}, {_text(window.end)}) ends after now "
-        f"({_text(now)}) by more than max_clock_skew ({max_clock_skew}); nothing was extracted "
+        f"({_text(now)}) by more than max_clock_skew ({skew}); nothing was extracted "
         f"and the sync state stays at {_text(last_window_end)}. Run it with a logical date that "
         f"is not in the future; if the sync state itself lies in the future, repair it with "
         f"`sync state set {mapping} --to <time>` or `sync state clear {mapping}`."
