@@ -226,7 +226,7 @@ def summary(dsn: str) -> None:
             SELECT dag_id, mapping, mode,
                    coalesce(to_char(window_start AT TIME ZONE 'UTC', 'HH24:MI'), 'all') || ' to ' ||
                    to_char(window_end AT TIME ZONE 'UTC', 'HH24:MI'),
-                   status, extracted, created, updated, unchanged, failed,
+                   status, extracted, created, updated, unchanged, failed, deferred,
                    round(extract(epoch FROM finished_at - started_at)::numeric, 2)
             FROM sync.sync_log ORDER BY id
             """
@@ -234,7 +234,7 @@ def summary(dsn: str) -> None:
     print_table(
         "Sync runs (from sync.sync_log; windows in UTC)",
         ["DAG", "mapping", "mode", "window", "status", "extracted", "created", "updated",
-         "unchanged", "failed", "seconds"],
+         "unchanged", "failed", "deferred", "seconds"],
         [list(row) for row in rows],
     )  # fmt: skip
 
@@ -271,7 +271,9 @@ def main() -> int:
         started = time.monotonic()
         print(f"- airflow dags test sync_full_nightly {nightly.isoformat()}")
         airflow(env, "dags", "test", "sync_full_nightly", nightly.isoformat(), log_name="nightly")
-        window_end = now.replace(second=0, microsecond=0) - timedelta(minutes=now.minute % 5)
+        # The second-latest closed window, so the demo's "next window" has closed too: a run
+        # whose window ends after now is refused.
+        window_end = now.replace(second=0, microsecond=0) - timedelta(minutes=now.minute % 5 + 5)
         window_start = window_end - timedelta(minutes=5)
         rng = random.Random(42)
         for mapping_name, table, prefix, total in (

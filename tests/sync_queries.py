@@ -21,11 +21,12 @@ def target_rows(
 
 
 def log_row(conn: psycopg.Connection, job: SyncJob) -> dict[str, Any]:
-    """The sync_log row of a job's run."""
+    """The sync_log row of a job's run (its latest attempt)."""
     with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
         cur.execute(
-            "SELECT * FROM sync.sync_log WHERE mapping = %s AND run_id = %s",
-            (job.mapping.name, job.run.run_id),
+            "SELECT * FROM sync.sync_log WHERE mapping = %s AND dag_id = %s AND run_id = %s "
+            "ORDER BY attempt DESC LIMIT 1",
+            (job.mapping.name, job.run.dag_id, job.run.run_id),
         )
         row = cur.fetchone()
     assert row is not None, f"no sync_log row for {job.run}"

@@ -52,6 +52,16 @@ def _advice(name: str, ctx: FailureContext) -> str | None:
             "A later step ran without its extract: clear the whole run (all tasks) instead of "
             "one task."
         ),
+        "FutureWindow": (
+            "The run's window ends after now: run it with a logical date that is not in the "
+            f"future. If `sync status` rates '{ctx.mapping}' red for a sync state in the future, "
+            f"repair it with `sync state set {ctx.mapping} --to <time>` or `sync state clear "
+            f"{ctx.mapping}`."
+        ),
+        "StateInFuture": (
+            "The sync state would move past the database's clock: check the clocks of the "
+            "workers and the database; nothing was changed."
+        ),
         "LookupFailed": (
             "A lookup table could not be read: check the mapping's lookup tables exist."
         ),

@@ -44,7 +44,7 @@ from sync_operators.staging.values import json_column_indexes, wrap_json
 from sync_operators.state import deferred, run_details
 from sync_operators.state import log as sync_log
 from sync_operators.state.schema import ensure_sync_schema
-from sync_operators.state.window import resolve_window
+from sync_operators.state.window import refuse_future_window, resolve_window
 from sync_operators.summary import run_summary
 from sync_operators.transform.base import BaseTransformer
 from sync_operators.transform.json_clean import dumps_clean
@@ -157,8 +157,14 @@ class SyncJob:
         filters: Sequence[FilterCondition] = (),
     ) -> dict[str, Any]:
         """Decide the window, then stream the source's pages into the raw staging table; only
-        records passing ``filters`` are staged (and counted as extracted)."""
+        records passing ``filters`` are staged (and counted as extracted).
+
+        Every call starts a new attempt of the run with its own ``sync_log`` row. A window ending
+        after ``now`` (the wall clock unless given) by more than the mapping's ``max_clock_skew``
+        is refused before anything is read (:class:`~sync_operators.state.window.FutureWindow`).
+        """
         started = time.monotonic()
+        now = now or datetime.now(UTC)
         with self.connect_staging() as conn:
             ensure_sync_schema(conn)
             ensure_staging_schema(conn)
@@ -169,7 +175,7 @@ class SyncJob:
                 interval_start=interval_start,
                 interval_end=interval_end,
                 last_window_end=state.last_window_end,
-                now=now or datetime.now(UTC),
+                now=now,
                 lookback=self.mapping.lookback,
             )
             widened = window.mode == "incremental" and interval_start is not None
@@ -190,6 +196,13 @@ class SyncJob:
             )
             run_details.start(conn, log_id, filters_as_json(filters))
             conn.commit()
+            refuse_future_window(
+                self.mapping.name,
+                window,
+                now=now,
+                max_clock_skew=self.mapping.max_clock_skew,
+                last_window_end=state.last_window_end,
+            )
             self.log.info(
                 "Mapping %s: %s sync of window [%s, %s) (source filter from %s)",
                 self.mapping.name,
@@ -252,7 +265,8 @@ class SyncJob:
 
     def transform(self) -> dict[str, Any]:
         """Transform the raw staging table into the typed one, chunk by chunk; bad records go to
-        ``sync_log_detail`` and the rest continue."""
+        ``sync_log_detail`` and the rest continue. Records waiting for a referent are counted as
+        ``deferred``, outside the error budget."""
         started = time.monotonic()
         transformer = self.make_transformer()
         loader = self.make_loader()
@@ -264,18 +278,21 @@ class SyncJob:
             specs = loader.describe_columns(conn)
             loader.create_typed_staging(conn, self.tables)
             fast = stage_plain_rows(conn, self.tables, transformer, specs, enabled=not self.debug)
-            staged, failed = fast.staged, 0
+            staged, failed, waiting = fast.staged, 0, 0
             for chunk in fast.remaining_chunks(conn, self.chunk_size):
                 transformer.prepare_chunk([record for _, _, record in chunk], conn)
                 rows, errors = self._transform_chunk(transformer, chunk, specs, source_field_of)
+                errors = deferred.settle(errors)
                 if self.debug and staged == 0:
                     self._log_sample(rows)
-                deferred.store(conn, self.mapping.name, log_id, errors)
+                chunk_waiting = deferred.store(conn, self.mapping.name, log_id, errors)
                 staged += copy_typed_rows(conn, self.tables, self.mapping.columns, rows)
-                failed += sync_log.record_errors(
+                recorded = sync_log.record_errors(
                     conn, log_id, self.mapping.name, errors, masker=self.masker
                 )
-            sync_log.update_counts(conn, log_id, failed=failed)
+                failed += recorded - chunk_waiting
+                waiting += chunk_waiting
+            sync_log.update_counts(conn, log_id, failed=failed, deferred=waiting)
             run_details.record_seconds(conn, log_id, "transform", time.monotonic() - started)
             conn.commit()
             check_error_budget(
@@ -285,8 +302,19 @@ class SyncJob:
                 lambda: sync_log.first_errors(conn, log_id),
             )
         elapsed = time.monotonic() - started
-        self.log.info("Transformed %d records, %d failed, in %.2fs", staged, failed, elapsed)
-        return {"staged": staged, "failed": failed, "seconds": round(elapsed, 3)}
+        self.log.info(
+            "Transformed %d records, %d failed, %d wait for a referent, in %.2fs",
+            staged,
+            failed,
+            waiting,
+            elapsed,
+        )
+        return {
+            "staged": staged,
+            "failed": failed,
+            "deferred": waiting,
+            "seconds": round(elapsed, 3),
+        }
 
     def _log_sample(self, rows: list[tuple[Any, ...]]) -> None:
         """Log the first transformed rows as ``column: value`` (debug runs)."""
@@ -363,6 +391,7 @@ class SyncJob:
                 failed=log_row["failed"] + result.failed,
                 deduplicated=result.deduplicated,
                 deleted=result.deleted,
+                deferred=log_row["deferred"],
             )
             if counts.unaccounted() != 0:
                 conn.rollback()
@@ -370,7 +399,7 @@ class SyncJob:
                     f"mapping {self.mapping.name}: {counts.unaccounted()} extracted records are "
                     f"unaccounted for ({counts.as_dict()}); the target was left unchanged"
                 )
-            self._check_details(conn, log_row["id"], counts.failed)
+            self._check_details(conn, log_row["id"], counts)
             sync_log.finish_run(conn, log_row["id"], counts)
             run_details.record_seconds(conn, log_row["id"], "load", time.monotonic() - started)
             if log_row.get("filters"):
@@ -379,7 +408,9 @@ class SyncJob:
                     "filters left out are synced by the next unfiltered run"
                 )
             else:
-                sync_log.advance_state(conn, self.run, log_row["window_end"])
+                sync_log.advance_state(
+                    conn, self.run, log_row["window_end"], self.mapping.max_clock_skew
+                )
             conn.commit()
             finished = run_details.fetch_run(conn, log_row["id"])
         elapsed = time.monotonic() - started
@@ -433,18 +464,26 @@ class SyncJob:
         self.log.info("Run %s was loaded already: %s", self.run.run_id, counts)
         return counts
 
-    def _check_details(self, conn: psycopg.Connection, log_id: int, failed: int) -> None:
-        """Every failed record must have its sync_log_detail row; else roll back and say so."""
+    def _check_details(
+        self, conn: psycopg.Connection, log_id: int, counts: sync_log.RunCounts
+    ) -> None:
+        """Every failed and every waiting record must have its sync_log_detail row; else roll
+        back and say so."""
         with conn.cursor() as cur:
             cur.execute(
-                "SELECT count(*) FROM sync.sync_log_detail WHERE sync_log_id = %s", (log_id,)
+                """
+                SELECT count(*) FILTER (WHERE NOT deferred), count(*) FILTER (WHERE deferred)
+                FROM sync.sync_log_detail WHERE sync_log_id = %s
+                """,
+                (log_id,),
             )
-            (recorded,) = cur.fetchone()  # type: ignore[misc]
-        if recorded != failed:
+            (failed, waiting) = cur.fetchone()  # type: ignore[misc]
+        if (failed, waiting) != (counts.failed, counts.deferred):
             conn.rollback()
             raise InvariantViolation(
-                f"mapping {self.mapping.name}: {failed} records failed but {recorded} have a "
-                "sync_log_detail row; the target was left unchanged"
+                f"mapping {self.mapping.name}: {counts.failed} records failed and "
+                f"{counts.deferred} wait, but sync_log_detail holds {failed} failed and "
+                f"{waiting} waiting ones; the target was left unchanged"
             )
 
     def _lock_mapping(self, conn: psycopg.Connection) -> None:

@@ -1,5 +1,6 @@
 """The short table that ends every load's log: window, counts, duration and throughput, read
-from the run's ``sync_log`` row so the log and the table always agree."""
+from the run's ``sync_log`` row so the log and the table always agree. Counts of a run that
+stopped before its load recorded them read ``n/a``: partial numbers would not add up."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ COUNT_COLUMNS = (
     "updated",
     "unchanged",
     "failed",
+    "deferred",
     "deduplicated",
     "deleted",
 )
 STEPS = ("extract", "transform", "load")
+NOT_APPLICABLE = "n/a"
 
 
 def format_moment(moment: datetime | None) -> str:
@@ -44,6 +47,11 @@ def format_filters(filters: Mapping[str, Any] | None) -> str:
     )
 
 
+def count_text(row: Mapping[str, Any], name: str) -> str:
+    """A count of a ``sync_log`` row, or ``n/a`` when the row's counts are not final."""
+    return str(row[name]) if row.get("counts_complete") else NOT_APPLICABLE
+
+
 def rows_per_second(extracted: int, seconds: float | None) -> float | None:
     """Extracted records per second of step time, or None when no time was recorded."""
     if not seconds:
@@ -68,12 +76,13 @@ def aligned(rows: Sequence[tuple[str, str]], indent: str = "  ") -> list[str]:
 
 def run_summary(row: Mapping[str, Any]) -> str:
     """The summary table of one ``sync_log`` row."""
-    rate = rows_per_second(int(row["extracted"]), row.get("duration_seconds"))
+    complete = bool(row.get("counts_complete"))
+    rate = rows_per_second(int(row["extracted"]), row.get("duration_seconds")) if complete else None
     rows = [
         ("status", str(row["status"])),
         ("window", format_window(row["mode"], row["window_start"], row["window_end"])),
         ("filters", format_filters(row.get("filters"))),
-        *((name, str(row[name])) for name in COUNT_COLUMNS),
+        *((name, count_text(row, name)) for name in COUNT_COLUMNS),
         ("duration", format_duration(row.get("stage_seconds"), row.get("duration_seconds"))),
         ("rows/s", "-" if rate is None else f"{rate:,.0f}"),
     ]

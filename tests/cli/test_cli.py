@@ -9,13 +9,17 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
+from psycopg.rows import dict_row
 
 from erp_simulator import SimulatorServer
+from sync_operators.config.loading import load_project
+from sync_operators.error_budget import ErrorBudgetExceeded
 from sync_operators.pipeline import SyncJob
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -218,3 +222,146 @@ def test_cli_module_entry_point_runs() -> None:
     )
     assert result.returncode == 0
     assert "validate" in result.stdout
+
+
+def state_row(erp_dsn: str, mapping: str = "products") -> dict[str, Any] | None:
+    """The mapping's sync_state row."""
+    with psycopg.connect(erp_dsn) as conn, conn.cursor(row_factory=dict_row) as cur:
+        cur.execute("SELECT * FROM sync.sync_state WHERE mapping = %s", (mapping,))
+        return cur.fetchone()
+
+
+def repairs(erp_dsn: str) -> list[dict[str, Any]]:
+    """The sync log's repair rows, oldest first."""
+    with psycopg.connect(erp_dsn) as conn, conn.cursor(row_factory=dict_row) as cur:
+        cur.execute("SELECT * FROM sync.sync_log WHERE mode = 'repair' ORDER BY id")
+        return cur.fetchall()
+
+
+def store_future_state(erp_dsn: str) -> None:
+    """What an older release stored after ``airflow dags test sync_products 2030-01-01T00:05``."""
+    with psycopg.connect(erp_dsn, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE sync.sync_state SET last_window_end = '2030-01-01 00:05:00+00' "
+            "WHERE mapping = 'products'"
+        )
+
+
+def test_status_rates_a_state_in_the_future_red(
+    mappings: Path, erp_dsn: str, make_job: JobFactory
+) -> None:
+    """A state in 2030 is not "lag 0, green": every manual run would read nothing."""
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    make_job("products").run_all(interval_start=now - timedelta(minutes=5), interval_end=now)
+    store_future_state(erp_dsn)
+
+    rows = {row["mapping"]: row for row in sync_json("status", "--mappings-dir", str(mappings),
+                                                      "--dsn", erp_dsn)}  # fmt: skip
+
+    products = rows["products"]
+    assert products["health"] == "red"
+    assert "in the future" in products["reason"]
+    assert "sync state set" in products["reason"]
+    assert products["lag_seconds"] < 0
+    table = sync("status", "--mappings-dir", str(mappings), "--dsn", erp_dsn).stdout
+    [line] = [line for line in table.splitlines() if line.split()[:1] == ["products"]]
+    assert "red" in line
+    assert " -" in line
+
+
+def test_state_set_repairs_a_future_state_and_logs_it(
+    mappings: Path, erp_dsn: str, make_job: JobFactory
+) -> None:
+    """Bad times, future times and unknown mappings exit 2 and change nothing; a valid repair
+    exits 0, prints old and new value and writes them to the sync log."""
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    make_job("products").run_all(interval_start=now - timedelta(minutes=5), interval_end=now)
+    store_future_state(erp_dsn)
+    folder = ("--mappings-dir", str(mappings), "--dsn", erp_dsn)
+
+    future = sync("state", "set", "products", "--to", "2031-01-01T00:00:00Z", *folder)
+    naive = sync("state", "set", "products", "--to", "2026-12-01T10:00:00", *folder)
+    garbage = sync("state", "set", "products", "--to", "yesterday", *folder)
+    unknown = sync("state", "set", "suppliers", "--to", "2026-12-01T10:00:00Z", *folder)
+    missing = sync("state", "set", "products", *folder)
+
+    assert [r.returncode for r in (future, naive, garbage, unknown, missing)] == [2] * 5
+    assert "lies after now" in future.stderr
+    assert "has no time zone" in naive.stderr
+    assert "not an ISO 8601 time" in garbage.stderr
+    assert "unknown mapping 'suppliers'" in unknown.stderr
+    assert state_row(erp_dsn)["last_window_end"] == datetime(2030, 1, 1, 0, 5, tzinfo=UTC)
+    assert repairs(erp_dsn) == []
+
+    target = (now - timedelta(minutes=5)).astimezone(timezone(timedelta(hours=1)))
+    done = sync("state", "set", "products", "--to", target.isoformat(), *folder)
+
+    assert done.returncode == 0, done.stderr
+    expected = (
+        f"last_window_end 2030-01-01T00:05:00+00:00 -> {(now - timedelta(minutes=5)).isoformat()}"
+    )
+    assert expected in done.stdout
+    assert state_row(erp_dsn)["last_window_end"] == now - timedelta(minutes=5)
+    [logged] = repairs(erp_dsn)
+    assert expected in logged["note"]
+    assert (logged["mapping"], logged["status"], logged["counts_complete"]) == (
+        "products",
+        "success",
+        False,
+    )
+    rows = {row["mapping"]: row for row in sync_json("status", *folder)}
+    assert rows["products"]["health"] == "green"
+    assert rows["products"]["last_run"]["mode"] == "incremental"
+
+
+def test_state_clear_makes_the_next_run_start_from_scratch(
+    mappings: Path, erp_dsn: str, make_job: JobFactory, simulator: SimulatorServer
+) -> None:
+    """After `sync state clear` the next manual run is a full sync, as a first run is."""
+    make_job("products").run_all(full=True)
+    store_future_state(erp_dsn)
+
+    done = sync("state", "clear", "products", "--mappings-dir", str(mappings), "--dsn", erp_dsn,
+                "--json")  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert (report["old_window_end"], report["new_window_end"]) == ("2030-01-01T00:05:00+00:00",
+                                                                    None)  # fmt: skip
+    assert state_row(erp_dsn)["last_window_end"] is None
+    [logged] = repairs(erp_dsn)
+    assert "last_window_end 2030-01-01T00:05:00+00:00 -> none" in logged["note"]
+    rows = {row["mapping"]: row for row in sync_json("status", "--mappings-dir", str(mappings),
+                                                      "--dsn", erp_dsn)}  # fmt: skip
+    assert rows["products"]["reason"] == "sync state cleared: the next manual run is a full sync"
+    summary = make_job("products").run_all()
+    assert (summary["mode"], summary["extracted"]) == (
+        "full",
+        len(simulator.dataset.rows("Products")),
+    )
+    unknown = sync("state", "clear", "suppliers", "--mappings-dir", str(mappings), "--dsn", erp_dsn)
+    assert unknown.returncode == 2
+
+
+def test_status_shows_na_for_a_run_that_stopped_before_its_load(
+    mappings: Path, erp_dsn: str, make_job: JobFactory, simulator: SimulatorServer
+) -> None:
+    """A run refused by its error budget extracted some records and rejected one; the others
+    were neither loaded nor failed, so its counts read n/a instead of numbers that do not add
+    up."""
+    customers = mappings / "customers.yaml"
+    customers.write_text(customers.read_text() + "\nmax_errors: 0\n")
+    strict = load_project(mappings)
+    bad_customer(simulator)
+    with pytest.raises(ErrorBudgetExceeded):
+        make_job("customers", target_project=strict).run_all(full=True)
+
+    rows = {row["mapping"]: row for row in sync_json("status", "--mappings-dir", str(mappings),
+                                                      "--dsn", erp_dsn)}  # fmt: skip
+
+    run = rows["customers"]["last_run"]
+    assert (run["status"], run["counts_complete"]) == ("failed", False)
+    assert [run[name] for name in ("extracted", "created", "failed", "deferred")] == [None] * 4
+    table = sync("status", "--mappings-dir", str(mappings), "--dsn", erp_dsn).stdout
+    [line] = [line for line in table.splitlines() if line.split()[:1] == ["customers"]]
+    assert line.count("n/a") == 6

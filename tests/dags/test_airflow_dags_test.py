@@ -5,6 +5,7 @@ row."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -43,8 +44,11 @@ def run_dags_test(
     dag_id: str,
     logical_date: str,
     conf: str | None = None,
+    *,
+    succeed: bool = True,
 ) -> str:
-    """Run ``airflow dags test`` with the connections in the environment; returns its output."""
+    """Run ``airflow dags test`` with the connections in the environment; returns its output,
+    checked to be a successful run unless ``succeed`` is false."""
     params = dict(item.split("=", 1) for item in erp_dsn.split())
     env = {
         **os.environ,
@@ -66,8 +70,9 @@ def run_dags_test(
         command += ["-c", conf]
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
     output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-4000:]
-    assert "state=success" in output, output[-4000:]
+    if succeed:
+        assert result.returncode == 0, output[-4000:]
+        assert "state=success" in output, output[-4000:]
     return output
 
 
@@ -146,3 +151,30 @@ def test_incremental_run_takes_exactly_its_window_and_full_run_takes_everything(
     assert actual.keys() == expected.keys()
     for key, row in expected.items():
         assert actual[key] == row, key
+
+
+def test_a_logical_date_in_the_future_fails_the_run_and_changes_nothing(
+    airflow_home: Path,
+    mappings_copy: Path,
+    simulator: SimulatorServer,
+    erp_dsn: str,
+) -> None:
+    """``airflow dags test sync_products 2030-01-01T00:05``: the extract task fails at once
+    (no retries) naming the window, the run ends failed, and neither the target nor the sync
+    state moves, so later runs are not stuck in 2030."""
+    output = run_dags_test(
+        airflow_home, mappings_copy, simulator, erp_dsn, "sync_products",
+        "2030-01-01T00:05:00+00:00", succeed=False,
+    )  # fmt: skip
+
+    assert "ends after now" in output, output[-4000:]
+    assert re.search(r"DagRun Finished: dag_id=sync_products.* state=failed,", output), output
+    with psycopg.connect(erp_dsn) as conn:
+        log = conn.execute(
+            "SELECT attempt, window_end, status FROM sync.sync_log WHERE dag_id = 'sync_products'"
+        ).fetchall()
+        state = conn.execute("SELECT last_window_end FROM sync.sync_state").fetchall()
+        (products,) = conn.execute("SELECT count(*) FROM products_product").fetchone()
+    assert log == [(1, datetime(2030, 1, 1, 0, 5, tzinfo=UTC), "failed")]
+    assert state in ([], [(None,)])
+    assert products == 0

@@ -82,10 +82,11 @@ def page_fetches(simulator: SimulatorServer, table: str = "Products") -> dict[in
 
 
 def log_row(conn: psycopg.Connection, job: SyncJob) -> dict[str, Any]:
-    """The run's sync_log row."""
+    """The sync_log row of the run's latest attempt."""
     with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
         cur.execute(
-            "SELECT * FROM sync.sync_log WHERE mapping = %s AND dag_id = %s AND run_id = %s",
+            "SELECT * FROM sync.sync_log WHERE mapping = %s AND dag_id = %s AND run_id = %s "
+            "ORDER BY attempt DESC LIMIT 1",
             (job.run.mapping, job.run.dag_id, job.run.run_id),
         )
         row = cur.fetchone()
@@ -105,13 +106,14 @@ def details(conn: psycopg.Connection, log_id: int) -> list[dict[str, Any]]:
 
 
 def assert_accounted(conn: psycopg.Connection, job: SyncJob) -> dict[str, Any]:
-    """The invariant: every failed record has a sync_log_detail row, and a finished run accounts
-    for every record: extracted = created + updated + unchanged + failed + deduplicated. Returns
-    the log row."""
+    """The invariant: every failed or waiting record has a sync_log_detail row, and a finished
+    run accounts for every record: extracted = created + updated + unchanged + failed +
+    deduplicated + deferred. Returns the log row."""
     row = log_row(conn, job)
-    assert len(details(conn, row["id"])) == row["failed"], row
+    assert len(details(conn, row["id"])) == row["failed"] + row["deferred"], row
     if row["status"] == "success":
-        outcomes = ("created", "updated", "unchanged", "failed", "deduplicated")
+        assert row["counts_complete"], row
+        outcomes = ("created", "updated", "unchanged", "failed", "deduplicated", "deferred")
         assert row["extracted"] == sum(row[name] for name in outcomes), row
     return row
 

@@ -120,7 +120,8 @@ def test_airflow_task_retry_completes_a_run_and_bad_records_are_explained(
     airflow_home: Path, tmp_path: Path, secret_simulator: SimulatorServer, erp_dsn: str
 ) -> None:
     """Page 2 answers 503 twice and the extract has one HTTP retry: the first try of the task
-    fails, Airflow's retry succeeds; every record is loaded once or explained; no secret leaks."""
+    fails, Airflow's retry succeeds; each try keeps its own sync_log row; every record is loaded
+    once or explained; no secret leaks."""
     set_faults(secret_simulator, {"bad_records": "Products", "tables": {"Products": {
         "fail": {"2": [503, 503]}}}})  # fmt: skip
     mappings = fast_mappings(tmp_path / "mappings", retries=1)
@@ -133,11 +134,13 @@ def test_airflow_task_retry_completes_a_run_and_bad_records_are_explained(
     assert "state=success" in output, output[-4000:]
     assert "answered 503 Service Unavailable (after 1 retries)" in output
     with psycopg.connect(erp_dsn, row_factory=psycopg.rows.dict_row) as conn:
-        [log] = conn.execute("SELECT * FROM sync.sync_log").fetchall()
+        first, log = conn.execute("SELECT * FROM sync.sync_log ORDER BY attempt").fetchall()
         failures = details(conn, log["id"])
         loaded = conn.execute("SELECT count(*) AS n FROM products_product").fetchone()
-    outcomes = ("created", "updated", "unchanged", "failed", "deduplicated")
-    assert (log["status"], log["extracted"]) == ("success", PRODUCTS + 10)
+    outcomes = ("created", "updated", "unchanged", "failed", "deduplicated", "deferred")
+    assert (first["attempt"], first["status"], first["counts_complete"]) == (1, "failed", False)
+    assert "503" in first["error"]
+    assert (log["attempt"], log["status"], log["extracted"]) == (2, "success", PRODUCTS + 10)
     assert log["extracted"] == sum(log[name] for name in outcomes)
     assert (log["failed"], log["deduplicated"], len(failures)) == (5, 1, 5)
     assert loaded["n"] == log["created"] == PRODUCTS + 4  # type: ignore[index]

@@ -1,10 +1,11 @@
 """A full run that would delete too much fails and changes nothing; a failed or killed run never
-moves the sync state, so the next run starts where the last success ended."""
+moves the sync state, so the next run starts where the last success ended; a window that ends
+in the future is refused, and the sync state never moves past now."""
 
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -14,8 +15,11 @@ from sync_queries import log_row, target_rows
 
 from erp_simulator import SimulatorServer
 from sync_operators.config.loading import Project
+from sync_operators.errors import PermanentError
 from sync_operators.extract.legacy_erp import SourceError
 from sync_operators.load.deletes import MassDeleteRefused
+from sync_operators.state.log import StateInFuture
+from sync_operators.state.window import FutureWindow
 
 POLICIES = {
     "hard": {"mode": "hard"},
@@ -140,3 +144,89 @@ def test_a_scheduled_run_after_a_failed_one_reads_from_the_last_success(
     logged = log_row(erp_conn, after_gap)
     assert (logged["window_start"], logged["window_end"]) == (T0 + FIVE, T0 + 3 * FIVE)
     assert state(erp_conn)["last_window_end"] == T0 + 3 * FIVE
+
+
+def test_a_window_in_the_future_is_refused_before_anything_is_read(
+    make_job: Any, simulator: SimulatorServer, erp_conn: psycopg.Connection
+) -> None:
+    """A logical date in 2030 (``airflow dags test sync_products 2030-…``): the extract step
+    refuses at once, naming the window and now, reads nothing and changes nothing; the refusal
+    is permanent (no task retries) and recorded in the run's sync_log row."""
+    make_job().run_all(interval_start=T0, interval_end=T0 + FIVE)
+    before, state_before = snapshot(erp_conn), state(erp_conn)
+    requests_before = simulator.stats()["requests"]
+    future = datetime(2030, 1, 1, 0, 0, tzinfo=UTC)
+    job = make_job()
+
+    with pytest.raises(FutureWindow) as refused:
+        job.run_all(interval_start=future, interval_end=future + FIVE)
+
+    message = str(refused.value)
+    assert "[2030-01-01 00:00:00 UTC, 2030-01-01 00:05:00 UTC) ends after now" in message
+    assert f"({datetime.now(UTC):%Y-%m-%d}" in message
+    assert isinstance(refused.value, PermanentError)
+    assert simulator.stats()["requests"] == requests_before
+    assert snapshot(erp_conn) == before
+    after = state(erp_conn)
+    assert (after["last_window_end"], after["last_success_at"]) == (
+        state_before["last_window_end"],
+        state_before["last_success_at"],
+    )
+    logged = log_row(erp_conn, job)
+    assert (logged["status"], logged["counts_complete"]) == ("failed", False)
+    assert "ends after now" in logged["error"]
+
+
+def test_a_window_ending_within_the_clock_skew_runs(
+    make_job: Any, project: Project, erp_conn: psycopg.Connection
+) -> None:
+    """A worker whose clock runs a little behind the scheduler's still runs the window that just
+    closed; beyond the mapping's max_clock_skew it refuses."""
+    skewed = with_mapping(project, max_clock_skew="90s")
+    now = T0 + FIVE - timedelta(seconds=60)
+    make_job(target_project=skewed).run_all(interval_start=T0, interval_end=T0 + FIVE, now=now)
+    assert state(erp_conn)["last_window_end"] == T0 + FIVE
+
+    with pytest.raises(FutureWindow, match=r"max_clock_skew \(1m30s\)"):
+        make_job(target_project=skewed).run_all(
+            interval_start=T0 + FIVE, interval_end=T0 + 2 * FIVE, now=T0 + FIVE
+        )
+    assert state(erp_conn)["last_window_end"] == T0 + FIVE
+
+
+def test_a_run_cannot_move_the_state_past_the_database_clock(
+    make_job: Any, simulator: SimulatorServer, erp_conn: psycopg.Connection
+) -> None:
+    """A worker whose clock says 2030 passes the extract's check with its own clock; the load's
+    state update checks the database's clock too, and rolls the whole load back."""
+    make_job().run_all(interval_start=T0, interval_end=T0 + FIVE)
+    future = datetime(2030, 1, 1, 0, 0, tzinfo=UTC)
+    simulator.dataset.upsert("Products", [product("F_1", future + timedelta(minutes=1))])
+    before, state_before = snapshot(erp_conn), state(erp_conn)
+
+    with pytest.raises(StateInFuture, match="refusing to move the sync state to 2030-01-01"):
+        make_job().run_all(interval_start=future, interval_end=future + FIVE, now=future + FIVE)
+
+    assert snapshot(erp_conn) == before
+    assert "F_1" not in target_rows(erp_conn)
+    assert state(erp_conn)["last_window_end"] == state_before["last_window_end"] == T0 + FIVE
+
+
+def test_a_state_stored_in_the_future_stops_manual_runs_with_advice(
+    make_job: Any, erp_conn: psycopg.Connection
+) -> None:
+    """A sync state an older release stored in 2030: a manual run's window would be
+    [2030, 2030) and read nothing while reporting success; now it refuses and says how to
+    repair the state."""
+    make_job().run_all(interval_start=T0, interval_end=T0 + FIVE)
+    erp_conn.execute(
+        "UPDATE sync.sync_state SET last_window_end = '2030-01-01 00:05:00+00' "
+        "WHERE mapping = 'products'"
+    )
+
+    with pytest.raises(FutureWindow) as refused:
+        make_job().run_all()
+
+    message = str(refused.value)
+    assert "the sync state stays at 2030-01-01 00:05:00 UTC" in message
+    assert "sync state set products --to" in message

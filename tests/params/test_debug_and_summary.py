@@ -78,7 +78,7 @@ def test_load_ends_with_a_summary_table_recorded_in_sync_log(
     labels = [line.split()[0] for line in lines[1:]]
     assert labels == [
         "status", "window", "filters", "extracted", "created", "updated", "unchanged", "failed",
-        "deduplicated", "deleted", "duration", "rows/s",
+        "deferred", "deduplicated", "deleted", "duration", "rows/s",
     ]  # fmt: skip
     assert "  extracted     250" in lines
     assert lines[2].startswith("  window        everything up to ")

@@ -32,14 +32,14 @@ def now_iso() -> str:
 
 
 def sync_log(dsn: str, dag_id: str, run_id: str | None = None) -> list[dict[str, Any]]:
-    """sync_log rows of a DAG (and run), oldest window first."""
+    """sync_log rows of a DAG (and run), oldest window first, then by attempt."""
     query = "SELECT * FROM sync.sync_log WHERE dag_id = %s"
     params: list[Any] = [dag_id]
     if run_id is not None:
         query += " AND run_id = %s"
         params.append(run_id)
     with psycopg.connect(dsn) as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
-        cur.execute(query + " ORDER BY window_start NULLS FIRST, mapping", params)
+        cur.execute(query + " ORDER BY window_start NULLS FIRST, mapping, attempt", params)
         return cur.fetchall()
 
 
@@ -209,7 +209,8 @@ def test_backfill_syncs_each_window_and_a_rerun_changes_nothing(
     airflow_stack: AirflowStack, stack_simulator: SimulatorServer, stack_erp_dsn: str
 ) -> None:
     """Three backfilled runs each sync exactly their own window; backfilling again with
-    --reprocess-behavior completed re-runs them and leaves every target row untouched."""
+    --reprocess-behavior completed re-runs them as second attempts (the first attempts' rows
+    stay) and leaves every target row untouched."""
     stack_simulator.dataset.upsert("Products", backfill_rows())
     airflow_stack.unpause("sync_products")
     runs = backfill(airflow_stack)
@@ -237,8 +238,9 @@ def test_backfill_syncs_each_window_and_a_rerun_changes_nothing(
         if row["run_id"].startswith("backfill")
     ]
     assert [
-        (row["extracted"], row["created"], row["updated"], row["unchanged"]) for row in relogged
-    ] == [(2, 0, 0, 2)] * 3
+        (row["attempt"], row["extracted"], row["created"], row["updated"], row["unchanged"])
+        for row in relogged
+    ] == [(1, 2, 2, 0, 0), (2, 2, 0, 0, 2)] * 3
     assert products(stack_erp_dsn, "BF-") == first
     for run in again:
         assert (

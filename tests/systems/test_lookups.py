@@ -4,10 +4,12 @@ per-record error with its reason, or, with ``on_missing: defer``, a record that 
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
+from sync_queries import log_row
 from systems_support import ids_by_legacy_id, seed_erp
 
 from sync_operators.config.loading import Project
@@ -66,7 +68,7 @@ def test_a_deferred_record_loads_in_a_later_run(
     waiting = {str(order["id"]) for order in source_orders if order["customer"]}
     first = make_system_job(project, "webshop_orders", source=shop_connection, chunk_size=7)
     result = first.run_all(full=True)
-    assert result["failed"] == len(waiting)
+    assert (result["deferred"], result["failed"]) == (len(waiting), 0)
     assert result["created"] == len(source_orders) - len(waiting)
     pending = deferred.pending(erp_conn, "webshop_orders")
     assert {key for key, _, _ in pending} == waiting
@@ -82,9 +84,10 @@ def test_a_deferred_record_loads_in_a_later_run(
     make_system_job(project, "webshop_customers", source=shop_connection).run_all(full=True)
     retry = make_system_job(project, "webshop_orders", source=shop_connection, chunk_size=7)
     result = run_window(retry, LATER)
-    assert (result["extracted"], result["created"], result["failed"]) == (
+    assert (result["extracted"], result["created"], result["failed"], result["deferred"]) == (
         len(waiting),
         len(waiting),
+        0,
         0,
     )
     assert deferred.pending(erp_conn, "webshop_orders") == []
@@ -105,12 +108,12 @@ def test_a_newer_source_version_replaces_the_waiting_one(
     order = next(order for order in orders if order["customer"])
     shop.dataset.delete("orders", [other["id"] for other in orders if other["id"] != order["id"]])
     job = make_system_job(project, "webshop_orders", source=shop_connection)
-    assert job.run_all(full=True)["failed"] == 1
+    assert job.run_all(full=True)["deferred"] == 1
 
     changed_at = (LATER + timedelta(minutes=1)).isoformat()
     shop.dataset.touch("orders", [order["id"]], changed_at, {"status": "cancelled"})
     result = run_window(make_system_job(project, "webshop_orders", source=shop_connection), LATER)
-    assert (result["extracted"], result["failed"]) == (1, 1)
+    assert (result["extracted"], result["failed"], result["deferred"]) == (1, 0, 1)
     [(key, _, attempts)] = deferred.pending(erp_conn, "webshop_orders")
     assert (key, attempts) == (str(order["id"]), 2)
 
@@ -118,6 +121,41 @@ def test_a_newer_source_version_replaces_the_waiting_one(
     later = make_system_job(project, "webshop_orders", source=shop_connection)
     assert run_window(later, LATER + timedelta(hours=1))["created"] == 1
     assert erp_conn.execute("SELECT status FROM orders_order").fetchall() == [("cancelled",)]
+
+
+def test_waiting_records_stay_outside_the_error_budget(
+    project: Project, make_system_job, erp_conn: psycopg.Connection, shop: ShopServer,
+    shop_connection: ConnectionInfo,
+) -> None:  # fmt: skip
+    """A strict budget (no failed record allowed) does not fail a run whose records only wait
+    for their customers: they are counted as deferred, the books add up and the run succeeds;
+    their sync_log_detail rows are marked as waiting."""
+    seed_erp(erp_conn)
+    orders = shop.dataset.rows("orders")
+    waiting = sum(1 for order in orders if order["customer"])
+    strict = project.mappings["webshop_orders"].model_copy(
+        update={"max_errors": 0, "max_error_rate": 0.0}
+    )
+    strict_project = dataclasses.replace(
+        project, mappings={**project.mappings, "webshop_orders": strict}
+    )
+    job = make_system_job(strict_project, "webshop_orders", source=shop_connection)
+
+    result = job.run_all(full=True)
+
+    assert (result["extracted"], result["deferred"], result["failed"]) == (
+        len(orders),
+        waiting,
+        0,
+    )
+    row = log_row(erp_conn, job)
+    assert (row["status"], row["counts_complete"], row["deferred"]) == ("success", True, waiting)
+    outcomes = ("created", "updated", "unchanged", "failed", "deduplicated", "deferred")
+    assert row["extracted"] == sum(row[name] for name in outcomes)
+    flags = erp_conn.execute(
+        "SELECT DISTINCT deferred FROM sync.sync_log_detail WHERE sync_log_id = %s", (row["id"],)
+    ).fetchall()
+    assert flags == [(True,)]
 
 
 def test_a_code_of_the_wrong_type_stops_the_run_with_advice(

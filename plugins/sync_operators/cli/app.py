@@ -6,12 +6,13 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from sync_operators.cli import errors, list_mappings, status, validate
+from sync_operators.cli import errors, list_mappings, state, status, validate
 from sync_operators.cli.context import CommandContext, default_mappings_dir
 from sync_operators.cli.database import DSN_ENV, DatabaseChoice
 from sync_operators.cli.output import Output
 
-DESCRIPTION = """Inspect and check erp-sync: the mappings, their health and their errors.
+DESCRIPTION = """Inspect and check erp-sync: the mappings, their health and their errors;
+repair a mapping's sync state.
 
 The database (the ERP database holding the sync log) is --dsn, else $ERP_SYNC_DSN, else the
 Airflow connection --conn-id (resolved by Airflow: environment, secrets backend, metadata DB),
@@ -55,6 +56,23 @@ def parser() -> argparse.ArgumentParser:
     errors_parser.add_argument("mapping", help="mapping name, e.g. products")
     errors_parser.add_argument("--hours", type=float, default=24, help="look back (default 24)")
     errors_parser.add_argument("--limit", type=int, default=50, help="at most (default 50)")
+    state_parser = commands.add_parser(
+        "state", help="repair a mapping's sync state (each repair is written to the sync log)"
+    )
+    actions = state_parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    set_parser = actions.add_parser(
+        "set", parents=[common], help="set the end of the last synced window; exit 2 if invalid"
+    )
+    set_parser.add_argument("mapping", help="mapping name, e.g. products")
+    set_parser.add_argument(
+        "--to",
+        required=True,
+        help=f"ISO 8601 time with a zone, not in the future ({state.EXAMPLE})",
+    )
+    clear_parser = actions.add_parser(
+        "clear", parents=[common], help="forget the state: the next run is a full sync"
+    )
+    clear_parser.add_argument("mapping", help="mapping name, e.g. products")
     return root
 
 
@@ -72,4 +90,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return validate.run(ctx)
     if args.command == "status":
         return status.run(ctx)
+    if args.command == "state":
+        return state.run(ctx, args.action, args.mapping, getattr(args, "to", None))
     return errors.run(ctx, args.mapping, hours=args.hours, limit=args.limit)

@@ -7,7 +7,9 @@ synced). Thresholds, in schedule periods:
 - green: lag at most 2 periods, the latest run did not fail and no record failed in 24 h;
 - amber: lag at most 6 periods, but the latest run failed or records failed in 24 h, or the lag
   is between 2 and 6 periods;
-- red: never synced, or more than 6 periods behind.
+- red: never synced, more than 6 periods behind, or synced "up to" a moment in the future
+  (beyond the mapping's ``max_clock_skew``): such a state was stored by a run whose window ended
+  after now, and every later manual run would read the empty window [state, state).
 """
 
 from __future__ import annotations
@@ -43,10 +45,16 @@ def rate(
     period: timedelta,
     last_status: str | None,
     recent_errors: int,
+    max_clock_skew: timedelta = timedelta(),
 ) -> Health:
     """Rate a mapping from its lag, its latest run's status and its recent record errors."""
     if lag is None:
         return Health("red", "never synced")
+    if -lag > max_clock_skew:
+        return Health(
+            "red",
+            f"sync state is {format_lag(-lag)} in the future; repair: `sync state set`/`clear`",
+        )
     periods = lag / period
     if periods > AMBER_PERIODS:
         return Health("red", f"{periods:.0f} schedule periods behind")
@@ -60,9 +68,12 @@ def rate(
 
 
 def format_lag(lag: timedelta | None) -> str:
-    """``4m 10s``, ``2h 05m``, ``3d 04h``; ``-`` when unknown."""
+    """``4m 10s``, ``2h 05m``, ``3d 04h``; ``-`` when unknown; a negative lag (a state in the
+    future) starts with ``-``."""
     if lag is None:
         return "-"
+    if lag < -timedelta(seconds=1):
+        return "-" + format_lag(-lag)
     seconds = max(0, int(lag.total_seconds()))
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)

@@ -12,11 +12,25 @@ from typing import Any
 
 import psycopg
 
+from sync_operators.state.schema import ensure_sync_schema
+
 
 def has_sync_schema(conn: psycopg.Connection) -> bool:
-    """True once a run has created the sync log."""
-    row = conn.execute("SELECT to_regclass('sync.sync_log') IS NOT NULL").fetchone()
-    return bool(row and row[0])
+    """True once a run has created the sync log. A sync log of an earlier release is upgraded
+    in place first (as the next run would), so every read sees the current columns."""
+    row = conn.execute(
+        """
+        SELECT to_regclass('sync.sync_log') IS NOT NULL,
+               EXISTS (SELECT FROM information_schema.columns WHERE table_schema = 'sync'
+                       AND table_name = 'sync_log' AND column_name = 'counts_complete')
+        """
+    ).fetchone()
+    if not row or not row[0]:
+        return False
+    if not row[1]:
+        with conn.transaction():
+            ensure_sync_schema(conn)
+    return True
 
 
 def _dicts(
@@ -36,25 +50,27 @@ def states(conn: psycopg.Connection) -> dict[str, dict[str, Any]]:
 
 
 def last_runs(conn: psycopg.Connection) -> dict[str, dict[str, Any]]:
-    """Each mapping's most recently started run."""
+    """Each mapping's most recently started run attempt (repairs of the sync state are not
+    runs and are left out)."""
     if not has_sync_schema(conn):
         return {}
     rows = _dicts(
         conn,
-        "SELECT DISTINCT ON (mapping) * FROM sync.sync_log "
+        "SELECT DISTINCT ON (mapping) * FROM sync.sync_log WHERE mode <> 'repair' "
         "ORDER BY mapping, started_at DESC, id DESC",
     )
     return {row["mapping"]: row for row in rows}
 
 
 def error_counts(conn: psycopg.Connection, since: timedelta) -> dict[str, int]:
-    """Per-record errors per mapping recorded within ``since``."""
+    """Per-record errors per mapping recorded within ``since`` (records waiting for a
+    referent are not errors)."""
     if not has_sync_schema(conn):
         return {}
     rows = conn.execute(
         """
         SELECT mapping, count(*) FROM sync.sync_log_detail
-        WHERE created_at > now() - %s GROUP BY mapping
+        WHERE created_at > now() - %s AND NOT deferred GROUP BY mapping
         """,
         (since,),
     ).fetchall()
@@ -64,14 +80,15 @@ def error_counts(conn: psycopg.Connection, since: timedelta) -> dict[str, int]:
 def recent_errors(
     conn: psycopg.Connection, mapping: str, since: timedelta, limit: int
 ) -> list[dict[str, Any]]:
-    """The newest per-record errors of one mapping, with the run they belong to."""
+    """The newest per-record errors of one mapping, with the run attempt they belong to;
+    ``deferred`` marks a record that waits for a referent."""
     if not has_sync_schema(conn):
         return []
     return _dicts(
         conn,
         """
-        SELECT d.created_at, l.dag_id, l.run_id, d.record_id, d.stage, d.field, d.message,
-               d.raw_record
+        SELECT d.created_at, l.dag_id, l.run_id, l.attempt, d.record_id, d.stage, d.field,
+               d.message, d.deferred, d.raw_record
         FROM sync.sync_log_detail d JOIN sync.sync_log l ON l.id = d.sync_log_id
         WHERE d.mapping = %s AND d.created_at > now() - %s
         ORDER BY d.id DESC LIMIT %s

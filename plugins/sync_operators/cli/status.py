@@ -1,6 +1,7 @@
 """``sync status``: per mapping, the last successful window end, the lag behind now, the last
 run's counts and the record errors of the last 24 hours, rated red/amber/green against the
-mapping's schedule (see :mod:`sync_operators.cli.health`)."""
+mapping's schedule (see :mod:`sync_operators.cli.health`). A run that stopped before its load
+recorded final counts shows them as ``n/a`` (``null`` in JSON)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from typing import Any
 from sync_operators.cli import queries
 from sync_operators.cli.context import CommandContext
 from sync_operators.cli.database import DatabaseUnavailable
-from sync_operators.cli.health import format_lag, rate, schedule_period
+from sync_operators.cli.health import Health, format_lag, rate, schedule_period
 from sync_operators.cli.output import HEALTH_STYLES, STATUS_STYLES, moment, styled
+from sync_operators.summary import NOT_APPLICABLE
 
 ERROR_WINDOW = timedelta(hours=24)
-COUNTS = ("extracted", "created", "updated", "unchanged", "failed")
+COUNTS = ("extracted", "created", "updated", "unchanged", "failed", "deferred")
 
 
 def collect(ctx: CommandContext, now: datetime) -> list[dict[str, Any]]:
@@ -36,7 +38,10 @@ def collect(ctx: CommandContext, now: datetime) -> list[dict[str, Any]]:
             period=schedule_period(mapping.schedule, now),
             last_status=run["status"] if run else None,
             recent_errors=errors.get(name, 0),
+            max_clock_skew=mapping.max_clock_skew,
         )
+        if window_end is None and states.get(name, {}).get("last_success_at"):
+            health = Health("amber", "sync state cleared: the next manual run is a full sync")
         rows.append(
             {
                 "mapping": name,
@@ -50,10 +55,12 @@ def collect(ctx: CommandContext, now: datetime) -> list[dict[str, Any]]:
                 else {
                     "dag_id": run["dag_id"],
                     "run_id": run["run_id"],
+                    "attempt": run["attempt"],
                     "mode": run["mode"],
                     "status": run["status"],
                     "started_at": run["started_at"],
-                    **{count: run[count] for count in COUNTS},
+                    "counts_complete": run["counts_complete"],
+                    **{count: run[count] if run["counts_complete"] else None for count in COUNTS},
                     "error": run["error"],
                 },
                 "errors_24h": errors.get(name, 0),
@@ -85,7 +92,7 @@ def run(ctx: CommandContext) -> int:
                 format_lag(lag),
                 styled(run.get("status"), STATUS_STYLES),
                 run.get("mode", "-"),
-                *(str(run[count]) if run else "-" for count in COUNTS),
+                *(_count(run, count) for count in COUNTS),
                 str(row["errors_24h"]),
                 row["reason"],
             ]
@@ -97,3 +104,10 @@ def run(ctx: CommandContext) -> int:
         table,
     )  # fmt: skip
     return 0
+
+
+def _count(run: dict[str, Any], name: str) -> str:
+    """A count of the last run, ``n/a`` when its counts are not final, ``-`` without a run."""
+    if not run:
+        return "-"
+    return NOT_APPLICABLE if run[name] is None else str(run[name])

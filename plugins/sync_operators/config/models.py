@@ -34,6 +34,9 @@ FIELD_PATH_PATTERN = re.compile(
 )
 """A mapping's source field: an attribute name or path, where a step may index a list
 (``lines[0].sku``, see ``transform.paths``)."""
+# How far a run's window may end after the worker's clock (clocks of scheduler, worker and
+# database differ a little); see sync_operators.state.window.refuse_future_window.
+DEFAULT_MAX_CLOCK_SKEW = timedelta(minutes=2)
 
 
 def check_name(value: str, what: str) -> str:
@@ -206,6 +209,7 @@ class MappingConfig(StrictModel):
     modified_field: str | None = None
     version_field: str | Literal[False] | None = None
     lookback: timedelta = timedelta()
+    max_clock_skew: timedelta = DEFAULT_MAX_CLOCK_SKEW
     schedule: str = "*/5 * * * *"
     enabled: bool = True
     depends_on: list[str] = Field(default_factory=list)
@@ -270,7 +274,7 @@ class MappingConfig(StrictModel):
     def _key(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
 
-    @field_validator("lookback", mode="before")
+    @field_validator("lookback", "max_clock_skew", mode="before")
     @classmethod
     def _lookback(cls, value: Any) -> timedelta:
         duration = parse_duration(value)

@@ -33,12 +33,13 @@ class MappingOutcome:
 def run_outcomes(
     conn: psycopg.Connection, dag_id: str, run_id: str, mappings: Sequence[str]
 ) -> list[MappingOutcome]:
-    """The outcome of each mapping in the DAG run, in the given order."""
+    """The outcome of each mapping in the DAG run (its latest attempt), in the given order."""
     with conn.cursor() as cur:
         cur.execute(
             """
-            SELECT mapping, status, error FROM sync.sync_log
+            SELECT DISTINCT ON (mapping) mapping, status, error FROM sync.sync_log
             WHERE dag_id = %s AND run_id = %s AND mapping = ANY(%s)
+            ORDER BY mapping, attempt DESC
             """,
             (dag_id, run_id, list(mappings)),
         )

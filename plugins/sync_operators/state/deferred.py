@@ -8,11 +8,15 @@ So the transform step stores the raw record; the next run's extract puts it back
 version of the same key in that run; and the load, in its transaction, forgets every deferral the
 run has dealt with (loaded, rejected for another reason, or superseded). A deferral the run made
 itself is newer than the run's start and stays.
+
+A waiting record is counted as ``deferred`` in the run's ``sync_log`` row, not as failed, so it
+never uses up the mapping's error budget.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 
 import psycopg
@@ -50,10 +54,20 @@ def drop_superseded(conn: psycopg.Connection, tables: StagingTables) -> int:
         return cur.rowcount
 
 
+def settle(errors: Iterable[RecordError]) -> list[RecordError]:
+    """The errors, where a deferral that cannot wait (a record without a key, which no later
+    run could match) becomes an ordinary failure."""
+    return [
+        replace(error, deferred=False) if error.deferred and error.record_id is None else error
+        for error in errors
+    ]
+
+
 def store(
     conn: psycopg.Connection, mapping: str, log_id: int, errors: Iterable[RecordError]
 ) -> int:
-    """Keep the deferred records among ``errors`` (newest version per key wins)."""
+    """Keep the deferred records among ``errors`` (newest version per key wins); returns how
+    many of ``errors`` wait (call :func:`settle` first)."""
     rows = [
         (
             mapping,

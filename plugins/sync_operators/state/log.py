@@ -1,16 +1,24 @@
-"""Writes to the sync log: one ``sync_log`` row per mapping run, ``sync_log_detail`` rows for
-records that failed, and the ``sync_state`` watermark of each mapping."""
+"""Writes to the sync log: one ``sync_log`` row per attempt of a mapping run, ``sync_log_detail``
+rows for records that failed or wait for a referent, and the ``sync_state`` watermark of each
+mapping.
+
+An attempt is one pass from the extract step on: a task retry of the extract, a cleared run or a
+re-run backfill starts attempt 2 of the same ``(mapping, dag_id, run_id)`` in a row of its own;
+the transform and load steps work on the latest attempt. A row's counts are final only once the
+load recorded them (``counts_complete``); a run that stopped earlier shows them as n/a.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import psycopg
 
-from sync_operators.errors import RecordError
+from sync_operators.config.durations import format_duration
+from sync_operators.errors import PermanentError, RecordError
 from sync_operators.transform.json_clean import dumps_clean
 
 if TYPE_CHECKING:
@@ -28,9 +36,15 @@ class RunIdentity:
     run_id: str
 
 
+class StateInFuture(PermanentError):
+    """A window end after the database's clock would become the sync state: refused."""
+
+
 @dataclass
 class RunCounts:
-    """What happened to the extracted records; they always add up (see :meth:`unaccounted`)."""
+    """What happened to the extracted records; they always add up (see :meth:`unaccounted`).
+    ``deferred`` records wait for a referent and load in a later run; ``deleted`` counts target
+    rows, not extracted records, and stays outside the sum."""
 
     extracted: int = 0
     created: int = 0
@@ -39,10 +53,19 @@ class RunCounts:
     failed: int = 0
     deduplicated: int = 0
     deleted: int = 0
+    deferred: int = 0
 
     def unaccounted(self) -> int:
-        """Records neither loaded, unchanged, failed nor collapsed as duplicates (must be 0)."""
-        accounted = self.created + self.updated + self.unchanged + self.failed + self.deduplicated
+        """Records neither loaded, unchanged, failed, collapsed as duplicates nor waiting for a
+        referent (must be 0)."""
+        accounted = (
+            self.created
+            + self.updated
+            + self.unchanged
+            + self.failed
+            + self.deduplicated
+            + self.deferred
+        )
         return self.extracted - accounted
 
     def as_dict(self) -> dict[str, int]:
@@ -69,33 +92,42 @@ def start_run(
     window_end: datetime | None,
     filter_start: datetime | None,
 ) -> int:
-    """Insert or reset the run's log row (a retry starts it afresh) and return its id."""
+    """Insert the log row of a new attempt of the run (earlier attempts keep theirs) and
+    return its id."""
     with conn.cursor() as cur:
         cur.execute(
             """
-            INSERT INTO sync.sync_log AS l
-                (mapping, dag_id, run_id, mode, window_start, window_end, filter_start)
-            VALUES (%s, %s, %s, %s, %s, %s, %s)
-            ON CONFLICT (mapping, dag_id, run_id) DO UPDATE SET
-                mode = EXCLUDED.mode, window_start = EXCLUDED.window_start,
-                window_end = EXCLUDED.window_end, filter_start = EXCLUDED.filter_start,
-                status = 'running', extracted = 0, created = 0, updated = 0, unchanged = 0,
-                failed = 0, deduplicated = 0, deleted = 0, started_at = now(),
-                finished_at = NULL, error = NULL
+            INSERT INTO sync.sync_log
+                (mapping, dag_id, run_id, attempt, mode, window_start, window_end, filter_start)
+            SELECT %(mapping)s, %(dag_id)s, %(run_id)s, coalesce(max(attempt), 0) + 1,
+                   %(mode)s, %(start)s, %(end)s, %(filter_start)s
+            FROM sync.sync_log
+            WHERE mapping = %(mapping)s AND dag_id = %(dag_id)s AND run_id = %(run_id)s
             RETURNING id
             """,
-            (run.mapping, run.dag_id, run.run_id, mode, window_start, window_end, filter_start),
+            {
+                "mapping": run.mapping,
+                "dag_id": run.dag_id,
+                "run_id": run.run_id,
+                "mode": mode,
+                "start": window_start,
+                "end": window_end,
+                "filter_start": filter_start,
+            },
         )
         (log_id,) = cur.fetchone()  # type: ignore[misc]
-        cur.execute("DELETE FROM sync.sync_log_detail WHERE sync_log_id = %s", (log_id,))
     return int(log_id)
 
 
 def find_run(conn: psycopg.Connection, run: RunIdentity) -> dict[str, Any] | None:
-    """The run's log row as a dict, or None when extraction never started."""
+    """The log row of the run's latest attempt as a dict, or None when extraction never
+    started."""
     with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
         cur.execute(
-            "SELECT * FROM sync.sync_log WHERE mapping = %s AND dag_id = %s AND run_id = %s",
+            """
+            SELECT * FROM sync.sync_log WHERE mapping = %s AND dag_id = %s AND run_id = %s
+            ORDER BY attempt DESC LIMIT 1
+            """,
             (run.mapping, run.dag_id, run.run_id),
         )
         return cur.fetchone()
@@ -132,8 +164,9 @@ def record_errors(
     errors: Iterable[RecordError],
     masker: SecretMasker | None = None,
 ) -> int:
-    """Store per-record errors with the cleaned raw record; returns how many were written.
-    ``masker`` hides connection secrets a message may echo (a server's error body)."""
+    """Store per-record errors with the cleaned raw record (``deferred`` marks a record that
+    waits for a referent); returns how many were written. ``masker`` hides connection secrets a
+    message may echo (a server's error body)."""
     mask = masker.mask if masker is not None else str
     rows = [
         (
@@ -144,6 +177,7 @@ def record_errors(
             error.field,
             mask(error.message),
             None if error.record is None else dumps_clean(error.record),
+            error.deferred,
         )
         for error in errors
     ]
@@ -153,8 +187,8 @@ def record_errors(
         cur.executemany(
             """
             INSERT INTO sync.sync_log_detail
-                (sync_log_id, mapping, record_id, stage, field, message, raw_record)
-            VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb)
+                (sync_log_id, mapping, record_id, stage, field, message, raw_record, deferred)
+            VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s)
             """,
             rows,
         )
@@ -171,12 +205,14 @@ def delete_errors(conn: psycopg.Connection, log_id: int, stages: Sequence[str]) 
 
 
 def first_errors(conn: psycopg.Connection, log_id: int, limit: int = 5) -> list[str]:
-    """The first few error reasons of a run, for failure messages."""
+    """The first few error reasons of a run (waiting records left out), for failure
+    messages."""
     with conn.cursor() as cur:
         cur.execute(
             """
             SELECT coalesce(record_id, '<no id>'), stage, field, message
-            FROM sync.sync_log_detail WHERE sync_log_id = %s ORDER BY id LIMIT %s
+            FROM sync.sync_log_detail WHERE sync_log_id = %s AND NOT deferred
+            ORDER BY id LIMIT %s
             """,
             (log_id, limit),
         )
@@ -189,13 +225,15 @@ def first_errors(conn: psycopg.Connection, log_id: int, limit: int = 5) -> list[
 def finish_run(
     conn: psycopg.Connection, log_id: int, counts: RunCounts, status: str = "success"
 ) -> None:
-    """Mark the run finished with its final counts."""
+    """Mark the run finished with its final counts, which add up (``counts_complete``)."""
+    if counts.unaccounted() != 0:
+        raise ValueError(f"counts do not add up: {counts.as_dict()}")
     with conn.cursor() as cur:
         cur.execute(
             """
             UPDATE sync.sync_log SET status = %s, extracted = %s, created = %s, updated = %s,
-                unchanged = %s, failed = %s, deduplicated = %s, deleted = %s,
-                finished_at = now(), error = NULL
+                unchanged = %s, failed = %s, deduplicated = %s, deleted = %s, deferred = %s,
+                counts_complete = true, finished_at = now(), error = NULL
             WHERE id = %s
             """,
             (
@@ -207,6 +245,7 @@ def finish_run(
                 counts.failed,
                 counts.deduplicated,
                 counts.deleted,
+                counts.deferred,
                 log_id,
             ),
         )
@@ -215,15 +254,20 @@ def finish_run(
 def fail_run(
     conn: psycopg.Connection, run: RunIdentity, error: str, masker: SecretMasker | None = None
 ) -> None:
-    """Mark the run failed with the error text (no-op when it never started), its connection
-    secrets masked by ``masker``."""
+    """Mark the run's latest attempt failed with the error text (no-op when it never started
+    or already succeeded), its connection secrets masked by ``masker``; its counts stay
+    incomplete."""
     if masker is not None:
         error = masker.mask(error)
     with conn.cursor() as cur:
         cur.execute(
             """
-            UPDATE sync.sync_log SET status = 'failed', error = %s, finished_at = now()
-            WHERE mapping = %s AND dag_id = %s AND run_id = %s AND status <> 'success'
+            UPDATE sync.sync_log SET status = 'failed', error = %s, finished_at = now(),
+                counts_complete = false
+            WHERE id = (
+                SELECT id FROM sync.sync_log WHERE mapping = %s AND dag_id = %s AND run_id = %s
+                ORDER BY attempt DESC LIMIT 1
+            ) AND status <> 'success'
             """,
             (error, run.mapping, run.dag_id, run.run_id),
         )
@@ -254,9 +298,23 @@ def read_state(conn: psycopg.Connection, mapping: str) -> SyncState:
     return SyncState(mapping, *row)
 
 
-def advance_state(conn: psycopg.Connection, run: RunIdentity, window_end: datetime) -> None:
-    """Record a success; the watermark only moves forward (a backfill never rewinds it)."""
+def advance_state(
+    conn: psycopg.Connection,
+    run: RunIdentity,
+    window_end: datetime,
+    max_clock_skew: timedelta = timedelta(),
+) -> None:
+    """Record a success; the watermark only moves forward (a backfill never rewinds it) and
+    never past the database's clock plus ``max_clock_skew`` (raises :class:`StateInFuture`)."""
     with conn.cursor() as cur:
+        cur.execute("SELECT now()")
+        (now,) = cur.fetchone()  # type: ignore[misc]
+        if window_end > now + max_clock_skew:
+            raise StateInFuture(
+                f"mapping {run.mapping}: refusing to move the sync state to {window_end}, after "
+                f"the database's clock ({now}) by more than {format_duration(max_clock_skew)}; "
+                "the run's changes were rolled back"
+            )
         cur.execute(
             """
             INSERT INTO sync.sync_state AS s

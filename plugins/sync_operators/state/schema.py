@@ -1,5 +1,5 @@
 """DDL of the ``sync`` schema: sync_log, sync_log_detail, sync_state and sync_deferred, created
-idempotently."""
+idempotently; a schema of an earlier release is upgraded in place (columns added when missing)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ _DDL_LOCK = 0x5E5C_0002
 DDL = """
 CREATE SCHEMA IF NOT EXISTS sync;
 
+-- The first release's sync_log; later columns and keys are added below.
 CREATE TABLE IF NOT EXISTS sync.sync_log (
     id            bigserial PRIMARY KEY,
     mapping       text NOT NULL,
@@ -63,6 +64,35 @@ CREATE TABLE IF NOT EXISTS sync.sync_log_detail (
 );
 
 CREATE INDEX IF NOT EXISTS sync_log_detail_log_idx ON sync.sync_log_detail (sync_log_id);
+
+-- Added in the second release, in one step guarded like the one above:
+-- - attempt: every attempt of a DAG run (a task retry, a cleared task, a re-run backfill) keeps
+--   its own row, so the run's key gains the attempt number;
+-- - deferred: records waiting for a referent, counted apart from failed (outside the budget);
+-- - counts_complete: true once the load recorded final counts, for which
+--   extracted = created + updated + unchanged + failed + deduplicated + deferred; a run that
+--   stopped earlier keeps false and its counts read as not applicable;
+-- - note: what a repair (mode 'repair', e.g. `sync state set`) changed, old and new value.
+-- Rows of the first release were complete exactly when they succeeded.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM information_schema.columns WHERE table_schema = 'sync'
+                   AND table_name = 'sync_log' AND column_name = 'counts_complete') THEN
+        ALTER TABLE sync.sync_log
+            ADD COLUMN IF NOT EXISTS attempt integer NOT NULL DEFAULT 1,
+            ADD COLUMN IF NOT EXISTS deferred integer NOT NULL DEFAULT 0,
+            ADD COLUMN IF NOT EXISTS counts_complete boolean NOT NULL DEFAULT false,
+            ADD COLUMN IF NOT EXISTS note text,
+            DROP CONSTRAINT IF EXISTS sync_log_mapping_dag_id_run_id_key,
+            DROP CONSTRAINT IF EXISTS sync_log_mode_check,
+            ADD CONSTRAINT sync_log_mode_check
+                CHECK (mode IN ('incremental', 'full', 'repair')),
+            ADD CONSTRAINT sync_log_run_attempt_key UNIQUE (mapping, dag_id, run_id, attempt);
+        UPDATE sync.sync_log SET counts_complete = true WHERE status = 'success';
+        ALTER TABLE sync.sync_log_detail
+            ADD COLUMN IF NOT EXISTS deferred boolean NOT NULL DEFAULT false;
+    END IF;
+END $$;
 
 CREATE TABLE IF NOT EXISTS sync.sync_state (
     mapping          text PRIMARY KEY,

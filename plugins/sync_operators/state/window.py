@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sync_operators.config.durations import format_duration
+from sync_operators.errors import PermanentError
 from sync_operators.extract.base import ExtractWindow
 
 
@@ -69,3 +71,43 @@ def resolve_window(
     start = _utc(last_window_end)
     end = max(now, start)
     return SyncWindow("incremental", start, end, start - lookback)
+
+
+class FutureWindow(PermanentError):
+    """A run's window ends after now: records of its last part may not be written yet, and
+    storing its end would make every later run start in the future and read nothing."""
+
+
+def _text(moment: datetime | None) -> str:
+    return "-" if moment is None else _utc(moment).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def refuse_future_window(
+    mapping: str,
+    window: SyncWindow,
+    *,
+    now: datetime,
+    max_clock_skew: timedelta,
+    last_window_end: datetime | None,
+) -> None:
+    """Raise :class:`FutureWindow` when ``window`` ends more than ``max_clock_skew`` after
+    ``now`` (the worker's wall clock).
+
+    A logical date in the future (``airflow dags test DAG 2030-…``, a REST trigger) gives such a
+    window; so does a manual run after a sync state from the future, whose window is
+    [state, state). The skew (the mapping's ``max_clock_skew``, default 2 minutes) absorbs small
+    differences between the scheduler's and the worker's clocks; records written in that last
+    stretch of a window are read again by the next run when the mapping's ``lookback`` is at least
+    as long. The run refuses before it extracts: target and sync state stay as they are.
+    """
+    if window.end <= _utc(now) + max_clock_skew:
+        return
+    start = "-inf" if window.start is None else _text(window.start)
+    skew = format_duration(max_clock_skew)
+    raise FutureWindow(
+        f"mapping {mapping}: the window [{start}, {_text(window.end)}) ends after now "
+        f"({_text(now)}) by more than max_clock_skew ({skew}); nothing was extracted "
+        f"and the sync state stays at {_text(last_window_end)}. Run it with a logical date that "
+        f"is not in the future; if the sync state itself lies in the future, repair it with "
+        f"`sync state set {mapping} --to <time>` or `sync state clear {mapping}`."
+    )
