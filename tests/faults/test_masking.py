@@ -18,13 +18,13 @@ from urllib.parse import quote, quote_plus, urlencode
 import psycopg
 import pytest
 import yaml
+from airflow.sdk.exceptions import AirflowFailException
 from alert_sinks import WebhookSink
 from faultkit import FAST_OPTIONS, legacy_mappings
 
 from sync_operators.config.loading import load_project
 from sync_operators.connection import ConnectionInfo
 from sync_operators.dag_factory.builder import build_dags
-from sync_operators.errors import SourceError
 from sync_operators.masking import SecretMasker
 from sync_operators.pipeline import SyncJob
 from sync_operators.state.log import RunIdentity
@@ -149,7 +149,8 @@ def test_operator_failure_and_sync_log_hide_echoed_basic_credentials(
         "data_interval_end": datetime(2026, 3, 2, 10, 5, tzinfo=UTC),
     }
 
-    with pytest.raises(SourceError) as caught:
+    # A 400 is permanent: the operator ends the task without retries.
+    with pytest.raises(AirflowFailException) as caught:
         dag.get_task("extract").execute(context)
 
     failure = "".join(traceback.format_exception(caught.value))
