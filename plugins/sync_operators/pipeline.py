@@ -44,7 +44,7 @@ from sync_operators.staging.values import json_column_indexes, wrap_json
 from sync_operators.state import deferred, run_details
 from sync_operators.state import log as sync_log
 from sync_operators.state.schema import ensure_sync_schema
-from sync_operators.state.window import refuse_future_window, resolve_window
+from sync_operators.state.window import cut_at_now, refuse_future_window, resolve_window
 from sync_operators.summary import run_summary
 from sync_operators.transform.base import BaseTransformer
 from sync_operators.transform.json_clean import dumps_clean
@@ -178,6 +178,7 @@ class SyncJob:
                 now=now,
                 lookback=self.mapping.lookback,
             )
+            window = cut_at_now(window, now=now, max_clock_skew=self.mapping.max_clock_skew)
             widened = window.mode == "incremental" and interval_start is not None
             if widened and window.start is not None and window.start < interval_start:
                 self.log.warning(

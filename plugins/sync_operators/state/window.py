@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from sync_operators.config.durations import format_duration
@@ -111,3 +111,16 @@ def refuse_future_window(
         f"is not in the future; if the sync state itself lies in the future, repair it with "
         f"`sync state set {mapping} --to <time>` or `sync state clear {mapping}`."
     )
+
+
+def cut_at_now(window: SyncWindow, *, now: datetime, max_clock_skew: timedelta) -> SyncWindow:
+    """The window ended at ``now`` when it ends after ``now`` but within ``max_clock_skew`` (a
+    worker whose clock runs a little behind the scheduler's): nothing after now exists to read
+    yet, and a state stored at the window's true end would pass the clock, so a record changed
+    in between would never be read. The next run starts where this one ended. A window ending
+    further ahead is left for :func:`refuse_future_window`."""
+    moment = _utc(now).replace(microsecond=0)
+    ends_soon = moment < window.end <= _utc(now) + max_clock_skew
+    if not ends_soon or (window.start is not None and window.start >= moment):
+        return window
+    return replace(window, end=moment)
