@@ -24,7 +24,8 @@ from decimal import Decimal
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from harness import Harness
+import psycopg
+from harness import MAPPING, Harness
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -32,6 +33,9 @@ from hypothesis.stateful import (
     precondition,
     rule,
 )
+
+from sync_operators.pipeline import mapping_lock_key
+from sync_operators.state import repair
 
 BERLIN = ZoneInfo("Europe/Berlin")
 KEYS = [f"M{n:02d}" for n in range(8)]
@@ -254,6 +258,27 @@ class SyncModel(RuleBasedStateMachine):
         """An earlier window is run again, as a backfill or a cleared run does."""
         start, end = data.draw(st.sampled_from(self.past_windows))
         self._run("backfill", interval_start=start, interval_end=end)
+
+    @rule(ahead=st.integers(3, 60 * 24 * 400))
+    def future_run(self, ahead: int) -> None:
+        """A run whose window lies in the future (a logical date typed wrong): it must be
+        refused and change nothing."""
+        start = self.clock + timedelta(minutes=ahead)
+        self.outage = True
+        self._run("future", interval_start=start, interval_end=start + WINDOW)
+
+    @precondition(lambda self: self.watermark is not None)
+    @rule(back=st.integers(0, 30))
+    def repair_state(self, back: int) -> None:
+        """An operator sets the sync state back by hand; runs carry on from there."""
+        assert self.watermark is not None
+        moment = self.watermark - timedelta(minutes=back)
+        with psycopg.connect(self.harness.dsn) as conn:
+            repair.set_window_end(
+                conn, MAPPING, moment, now=self.clock, lock_key=mapping_lock_key(MAPPING)
+            )
+        self.watermark = self.harness.watermark()
+        self._require(self.watermark == moment, f"sync state set to {moment} reads back wrong")
 
     @rule()
     def manual_run(self) -> None:
