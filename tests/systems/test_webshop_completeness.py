@@ -10,8 +10,9 @@ from typing import Any
 
 import psycopg
 import pytest
+import requests
 import yaml
-from systems_support import ANCHOR, MAPPINGS_DIR, SHOP_TOKEN, seed_erp
+from systems_support import ANCHOR, MAPPINGS_DIR, PARTNER_TOKEN, SHOP_TOKEN, seed_erp
 
 from sync_operators.config.loading import Project
 from sync_operators.config.models import MappingConfig, SourceConfig
@@ -243,3 +244,26 @@ def test_a_total_that_changes_between_pages_fails_for_a_retry(
             lambda: shop.dataset.upsert("customers", [{"id": 777777, "updated_at": inside}]),
         )
     assert not isinstance(caught.value, PermanentSourceError)
+
+
+def test_the_faults_are_switched_over_http(shop: ShopServer, receiver) -> None:
+    """The switches work through the control endpoints too, as the demo and other processes set
+    them: the cap and the lying total on the shop, an HTML answer on the receiver."""
+    headers = {"Authorization": f"Bearer {SHOP_TOKEN}"}
+    faults = {"page_cap": 120, "total_offset": 10}
+    assert requests.post(f"{shop.url}/control/faults", json=faults, timeout=5).ok
+    body = requests.get(
+        f"{shop.url}/api/customers", params={"limit": 500}, headers=headers, timeout=5
+    ).json()
+    assert (len(body["customers"]), body["meta"]) == (120, {"total": CUSTOMERS + 10})
+    refused = requests.post(f"{shop.url}/control/faults", json={"page_cap": 0.5}, timeout=5)
+    assert refused.status_code == 400
+
+    answer = {"mode": "html", "count": 1}
+    assert requests.post(f"{receiver.url}/control/answer", json=answer, timeout=5).ok
+    batch = {"items": [{"sku": "P1"}]}
+    first = requests.post(f"{receiver.url}/api/products/batch", json=batch, headers={
+        "Authorization": f"Bearer {PARTNER_TOKEN}"}, timeout=5)  # fmt: skip
+    assert (first.status_code, first.headers["Content-Type"]) == (200, "text/html; charset=utf-8")
+    assert b"Maintenance" in first.content
+    assert receiver.records("products") == {}
