@@ -21,6 +21,12 @@ class ErrorBudgetExceeded(RuntimeError):
     """More records failed than the mapping allows; nothing was merged into the target."""
 
 
+class DeliveryFailed(ErrorBudgetExceeded):
+    """The target refused or did not acknowledge more records than the mapping allows, or all
+    of them; the message holds the first reasons (the run's per-record rows are rolled back with
+    it, so the failure message and the task log are where they are read)."""
+
+
 def over_budget(mapping: MappingConfig, extracted: int, failed: int) -> str | None:
     """Which limit ``failed`` of ``extracted`` records break, or None when within budget."""
     if mapping.max_errors is not None and failed > mapping.max_errors:
@@ -57,7 +63,7 @@ def check_delivery(
     delivered: int,
     first_errors: Callable[[], list[str]],
 ) -> None:
-    """After the load: raise :class:`ErrorBudgetExceeded` when the ``failed`` records (transform
+    """After the load: raise :class:`DeliveryFailed` when the ``failed`` records (transform
     and load) break the budget, or when the target refused every one of the ``refused`` records
     it was sent and accepted none (``delivered``), whatever the budget. The load is rolled back
     where the target allows it; records an HTTP API acknowledged stay delivered."""
@@ -68,7 +74,7 @@ def check_delivery(
         return
     rate = failed / extracted if extracted else 1.0
     reasons = "; ".join(first_errors())
-    raise ErrorBudgetExceeded(
+    raise DeliveryFailed(
         f"mapping {mapping.name}: {failed} of {extracted} records failed ({rate:.1%}), "
         f"{refused} of them refused or not acknowledged by the target ({limit}); the run failed "
         f"and the sync state did not move, so the next run sends the window again. First "

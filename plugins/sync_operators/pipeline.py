@@ -53,6 +53,7 @@ logger = logging.getLogger(__name__)
 
 STALE_STAGING_AGE = timedelta(hours=24)
 DEBUG_SAMPLE = 3
+DELIVERY_ERRORS_LOGGED = 20
 
 
 class InvariantViolation(RuntimeError):
@@ -389,6 +390,8 @@ class SyncJob:
             )
         except Exception:
             conn.rollback()
+            for error in result.errors[:DELIVERY_ERRORS_LOGGED]:
+                self.log.error("Not delivered: %s", error.describe())
             raise
 
     def _delete_missing(

@@ -17,8 +17,9 @@ from systems_support import MAPPINGS_DIR, PARTNER_TOKEN, postgres_connection, se
 
 from sync_operators.config.loading import load_project
 from sync_operators.connection import ConnectionInfo
-from sync_operators.error_budget import ErrorBudgetExceeded
+from sync_operators.error_budget import DeliveryFailed, ErrorBudgetExceeded
 from sync_operators.load.http_api import LoadError
+from sync_operators.next_steps import FailureContext, next_steps
 from webshop_simulator import ApiReceiver
 
 PRODUCTS = 20
@@ -209,7 +210,7 @@ def test_an_answer_that_acknowledges_nothing_fails_the_run(
     the three batches is sent once: a 404 is not retried."""
     seed_erp(erp_conn, products=PRODUCTS)
     receiver.answer = mode
-    with pytest.raises(ErrorBudgetExceeded) as caught:
+    with pytest.raises(DeliveryFailed) as caught:
         export(load=SMALL_BATCHES)
     message = str(caught.value)
     assert f"{PRODUCTS} of {PRODUCTS} records failed" in message
@@ -222,6 +223,11 @@ def test_an_answer_that_acknowledges_nothing_fails_the_run(
         "SELECT last_window_end, last_status FROM sync.sync_state"
     ).fetchall() == [(None, "failed")]
     assert receiver.stats()["requests"] == 3
+    advice = next_steps(
+        caught.value, FailureContext("products_export", "load", None, "partner_api")
+    )
+    assert "did not acknowledge" in advice
+    assert "connection 'partner_api'" in advice
 
 
 def test_unacknowledged_batches_within_the_budget_are_per_record_errors(
