@@ -16,7 +16,8 @@ back what it stored and how often batches were replayed.
 that acknowledges nothing, as a proxy in front of a real API or a changed API version does:
 ``html`` (200 with a maintenance page; nothing stored), ``empty`` (200 with no body; nothing
 stored), ``no_results`` (the batch is stored, the answer is 200 ``{"accepted": n}`` without
-per-item results) and ``not_found`` (404 for the path; nothing stored).
+per-item results), ``short_results`` (the batch is stored, the answer's results leave out the
+last item) and ``not_found`` (404 for the path; nothing stored).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Any
 
 from webshop_simulator.serving import BackgroundServer, HttpError, JsonHandler
 
-ANSWER_MODES = ("normal", "html", "empty", "no_results", "not_found")
+ANSWER_MODES = ("normal", "html", "empty", "no_results", "short_results", "not_found")
 MAINTENANCE_PAGE = (
     b"<!DOCTYPE html>\n<html><head><title>Maintenance</title></head><body><h1>We'll be back "
     b"soon</h1><p>The partner portal is undergoing scheduled maintenance.</p></body></html>\n"
@@ -75,9 +76,11 @@ class ReceiverHandler(JsonHandler):
         if fault is not None:
             self.close_connection = True
             return
+        items = payload.get("results") if isinstance(payload, dict) else None
         if mode == "no_results":
-            items = payload.get("results") if isinstance(payload, dict) else None
             status, payload = HTTPStatus.OK, {"accepted": len(items) if items else 1}
+        elif mode == "short_results" and isinstance(items, list):
+            payload = {**payload, "results": items[:-1]}
         self.send_json(status, payload)
 
     def _refuse_silently(self, mode: str) -> None:

@@ -198,6 +198,7 @@ def run_row(conn: psycopg.Connection) -> tuple:
         ("html", "with a body that is not JSON (text/html)"),
         ("empty", "with an empty body"),
         ("no_results", "with no per-item results at 'results'"),
+        ("short_results", "with 7 per-item results at 'results' for 8 records sent"),
         ("not_found", "the API refused the batch of 8 records: HTTP 404"),
     ],
 )
@@ -261,3 +262,17 @@ def test_refused_records_over_the_budget_fail_the_run(
     assert "record P0000002 (load): the API refused the record: HTTP 422" in str(caught.value)
     assert run_row(erp_conn)[0] == "failed"
     assert erp_conn.execute("SELECT last_window_end FROM sync.sync_state").fetchall() == [(None,)]
+
+
+def test_a_put_answered_by_a_maintenance_page_is_not_delivered(
+    export, erp_conn: psycopg.Connection, receiver: ApiReceiver
+) -> None:
+    """Per-record PUTs answered 200 with an HTML page: no record counts as delivered, the run
+    fails and the sync state stays."""
+    seed_erp(erp_conn, products=5)
+    receiver.answer = "html"
+    load = 'method: PUT, path: "/api/catalog/{sku}", body: {include_key: false}'
+    with pytest.raises(DeliveryFailed, match="5 of 5 records failed"):
+        export(load=load)
+    assert run_row(erp_conn) == ("failed", 0, 0, 0, 0)
+    assert receiver.stats()["requests"] == 5
