@@ -344,7 +344,7 @@ class HttpApiLoader(BaseLoader):
     def _no_ack(self, response: requests.Response, what: str) -> str:
         kind = response.headers.get("Content-Type", "no content type").split(";")[0]
         return (
-            f"not delivered: {self.options.method} {self._url(None)} answered HTTP "
+            f"not delivered: {self.options.method} {self._mask(response.url)} answered HTTP "
             f"{response.status_code} with {what} ({kind}), no acknowledgement; body starts "
             f"{self._body_start(response)}"
         )
