@@ -48,11 +48,13 @@ class ShopHandler(JsonHandler):
             resource = self.shop.dataset.resource(name)
         except KeyError:
             raise HttpError(HTTPStatus.NOT_FOUND, f"unknown resource {name!r}") from None
+        if self.shop.repeat_page:
+            params = {k: v for k, v in params.items() if k not in ("page", "offset", "cursor")}
         try:
-            request = parse_request(params)
+            request = parse_request(params, self.shop.page_cap)
         except PagingError as error:
             raise HttpError(HTTPStatus.BAD_REQUEST, str(error)) from None
-        records, cursor = select(self.shop.dataset.sorted_records(resource), request)
+        records, cursor, total = select(self.shop.dataset.sorted_records(resource), request)
         self.shop.count(f"pages_{resource}")
         if cursor is not None and self.shop.repeat_cursor and "cursor" in params:
             cursor = params["cursor"]
@@ -64,7 +66,9 @@ class ShopHandler(JsonHandler):
             host = self.headers.get("Host") or f"{self.shop.host}:{self.shop.port}"
             link = f"http://{host}/api/{resource}?{urlencode(following)}"
             headers["Link"] = f'<{link}>; rel="next"'
-        self.send_json(HTTPStatus.OK, {resource: records, "next_cursor": cursor}, headers)
+        meta = {"total": total + self.shop.total_offset}
+        body = {resource: records, "next_cursor": cursor, "meta": meta}
+        self.send_json(HTTPStatus.OK, body, headers)
 
     def _control(self, method: str, segments: list[str], body: Any) -> Any:
         shop = self.shop
@@ -74,7 +78,10 @@ class ShopHandler(JsonHandler):
             shop.force_throttle(int(body.get("count", 1)), int(body.get("retry_after", 1)))
             return {"ok": True}
         if segments == ["faults"] and method == "POST":
-            shop.repeat_cursor = bool(body.get("repeat_cursor", False))
+            try:
+                shop.set_faults(body or {})
+            except (AttributeError, TypeError, ValueError) as error:
+                raise HttpError(HTTPStatus.BAD_REQUEST, f"bad faults: {error}") from None
             return {"ok": True}
         if len(segments) != 2:
             raise HttpError(HTTPStatus.NOT_FOUND, f"unknown control endpoint {self.path}")

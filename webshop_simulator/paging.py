@@ -1,6 +1,7 @@
 """The shop API's list parameters: ``updated_at_min`` (inclusive) and ``updated_at_max``
-(exclusive) with a UTC offset, ``limit`` (at most 250), and one way to page: ``page`` (from 1),
-``offset``, or the opaque ``cursor`` from the previous response (the default)."""
+(exclusive) with a UTC offset, ``limit`` (at most 250, or the server's smaller cap), and one way to
+page: ``page`` (from 1, counted in pages of the limit the server applied), ``offset``, or the
+opaque ``cursor`` from the previous response (the default)."""
 
 from __future__ import annotations
 
@@ -73,8 +74,9 @@ def _time(params: dict[str, str], name: str) -> datetime | None:
         raise PagingError(f"{name}: {error} (use ISO 8601 with an offset)") from None
 
 
-def parse_request(params: dict[str, str]) -> ListRequest:
-    """Validate the query parameters of a list request."""
+def parse_request(params: dict[str, str], cap: int = MAX_LIMIT) -> ListRequest:
+    """Validate the query parameters of a list request; ``limit`` is silently cut to ``cap``,
+    as real shop APIs do."""
     ways = [name for name in ("page", "offset", "cursor") if name in params]
     if len(ways) > 1:
         raise PagingError(f"use only one of page, offset and cursor (got {', '.join(ways)})")
@@ -82,15 +84,18 @@ def parse_request(params: dict[str, str]) -> ListRequest:
     return ListRequest(
         updated_min=_time(params, "updated_at_min"),
         updated_max=_time(params, "updated_at_max"),
-        limit=min(limit, MAX_LIMIT),
+        limit=min(limit, cap, MAX_LIMIT),
         page=_int(params, "page", 1),
         offset=_int(params, "offset", 0),
         after=decode_cursor(params["cursor"]) if "cursor" in params else None,
     )
 
 
-def select(pairs: list[tuple[SortKey, Record]], request: ListRequest) -> tuple[list[Record], Any]:
-    """The page's records and the cursor after it (None on the last page)."""
+def select(
+    pairs: list[tuple[SortKey, Record]], request: ListRequest
+) -> tuple[list[Record], Any, int]:
+    """The page's records, the cursor after it (None on the last page) and how many records
+    the request's window holds."""
     chosen = [
         (key, record)
         for key, record in pairs
@@ -108,4 +113,4 @@ def select(pairs: list[tuple[SortKey, Record]], request: ListRequest) -> tuple[l
     page = chosen[start : start + request.limit]
     more = start + request.limit < len(chosen)
     cursor = encode_cursor(page[-1][0]) if page and more else None
-    return [record for _, record in page], cursor
+    return [record for _, record in page], cursor, len(chosen)

@@ -10,6 +10,14 @@
 Tests steer it through ``/control``: reject some keys (422 with a message), fail the next requests
 (503 with Retry-After), or drop the next connection after processing (a lost response), and read
 back what it stored and how often batches were replayed.
+
+``answer`` (``POST /control/answer {"mode": …, "count": n}``) makes the next ``n`` API requests
+(every one while ``n`` is 0, the default, until the mode is set back to ``normal``) get an answer
+that acknowledges nothing, as a proxy in front of a real API or a changed API version does:
+``html`` (200 with a maintenance page; nothing stored), ``empty`` (200 with no body; nothing
+stored), ``no_results`` (the batch is stored, the answer is 200 ``{"accepted": n}`` without
+per-item results), ``short_results`` (the batch is stored, the answer's results leave out the
+last item) and ``not_found`` (404 for the path; nothing stored).
 """
 
 from __future__ import annotations
@@ -20,6 +28,12 @@ from http import HTTPStatus
 from typing import Any
 
 from webshop_simulator.serving import BackgroundServer, HttpError, JsonHandler
+
+ANSWER_MODES = ("normal", "html", "empty", "no_results", "short_results", "not_found")
+MAINTENANCE_PAGE = (
+    b"<!DOCTYPE html>\n<html><head><title>Maintenance</title></head><body><h1>We'll be back "
+    b"soon</h1><p>The partner portal is undergoing scheduled maintenance.</p></body></html>\n"
+)
 
 
 class ReceiverHandler(JsonHandler):
@@ -47,6 +61,10 @@ class ReceiverHandler(JsonHandler):
             fault = receiver.next_fault()
             if fault is not None and fault[0] == "fail":
                 raise HttpError(fault[1], "temporarily unavailable", {"Retry-After": str(fault[2])})
+            mode = receiver.next_answer() if fault is None else "normal"
+            if mode in ("html", "empty", "not_found"):
+                self._refuse_silently(mode)
+                return
             collection, last = segments[1], segments[2]
             if method == "PUT":
                 receiver.counters["puts"] += 1
@@ -58,7 +76,24 @@ class ReceiverHandler(JsonHandler):
         if fault is not None:
             self.close_connection = True
             return
+        items = payload.get("results") if isinstance(payload, dict) else None
+        if mode == "no_results":
+            status, payload = HTTPStatus.OK, {"accepted": len(items) if items else 1}
+        elif mode == "short_results" and isinstance(items, list):
+            payload = {**payload, "results": items[:-1]}
         self.send_json(status, payload)
+
+    def _refuse_silently(self, mode: str) -> None:
+        """An answer that acknowledges nothing: a maintenance page or an empty body with 200, or
+        a plain 404 for the path."""
+        if mode == "not_found":
+            raise HttpError(HTTPStatus.NOT_FOUND, f"no route for {self.command} {self.path}")
+        body = MAINTENANCE_PAGE if mode == "html" else b""
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def _batch(self, collection: str, body: Any) -> tuple[int, Any]:
         receiver = self.receiver
@@ -103,6 +138,11 @@ class ReceiverHandler(JsonHandler):
                 receiver.failures.append(failure)
             elif segments[0] == "drop":
                 receiver.drops += int(body.get("count", 1))
+            elif segments[0] == "answer":
+                mode = str(body.get("mode", "normal"))
+                if mode not in ANSWER_MODES:
+                    raise HttpError(HTTPStatus.BAD_REQUEST, f"mode must be one of {ANSWER_MODES}")
+                receiver.answer, receiver.answer_count = mode, int(body.get("count", 0))
             else:
                 raise HttpError(HTTPStatus.NOT_FOUND, f"unknown control endpoint {self.path}")
         return {"ok": True}
@@ -130,6 +170,8 @@ class ApiReceiver(BackgroundServer):
         self.rejections: dict[tuple[str, str], tuple[int, str]] = {}
         self.failures: list[tuple[int, int, int]] = []
         self.drops = 0
+        self.answer = "normal"
+        self.answer_count = 0
         self.replies: dict[str, tuple[int, Any]] = {}
         self.counters: dict[str, int] = {"requests": 0, "puts": 0, "batches": 0, "replays": 0}
         self.idempotency_keys: list[str] = []
@@ -169,6 +211,15 @@ class ApiReceiver(BackgroundServer):
             self.drops -= 1
             return "drop", 0, 0
         return None
+
+    def next_answer(self) -> str:
+        """The answer mode for this request (see the module docstring)."""
+        mode = self.answer
+        if mode != "normal" and self.answer_count:
+            self.answer_count -= 1
+            if not self.answer_count:
+                self.answer = "normal"
+        return mode
 
     def stats(self) -> dict[str, Any]:
         """Request counters and the number of records per collection."""

@@ -10,6 +10,7 @@ from typing import Any
 
 from webshop_simulator.data import ShopDataset
 from webshop_simulator.handler import ShopHandler
+from webshop_simulator.paging import MAX_LIMIT
 from webshop_simulator.serving import BackgroundServer
 
 
@@ -18,6 +19,12 @@ class ShopServer(BackgroundServer):
 
     ``rate_limit`` is the number of API requests allowed per second (0: unlimited); beyond it the
     API answers 429 with ``Retry-After: 1``, like real shop APIs.
+
+    Faults a real shop API can show (set as attributes or with ``POST /control/faults``):
+    ``page_cap`` answers at most that many records per page whatever ``limit`` asks (pages are
+    then counted in the capped size); ``repeat_page`` ignores the page, offset and cursor
+    parameters and serves the first page again; ``repeat_cursor`` hands out the cursor it was
+    given; ``total_offset`` adds that much to the ``meta.total`` every list answer reports.
     """
 
     handler = ShopHandler
@@ -40,6 +47,9 @@ class ShopServer(BackgroundServer):
         self._window = (0, 0)
         self._forced: list[tuple[int, int]] = []
         self.repeat_cursor = False
+        self.repeat_page = False
+        self.page_cap = MAX_LIMIT
+        self.total_offset = 0
         self._stats: dict[str, Any] = {"requests": 0, "throttled": 0, "unauthorized": 0}
         super().__init__(host, port)
 
@@ -79,6 +89,17 @@ class ShopServer(BackgroundServer):
         """Answer the next ``count`` API requests with 429 and ``Retry-After: retry_after``."""
         with self._lock:
             self._forced.append((count, retry_after))
+
+    def set_faults(self, faults: dict[str, Any]) -> None:
+        """Replace the faults: ``repeat_cursor``, ``repeat_page`` (booleans), ``page_cap`` (at
+        most ``MAX_LIMIT``) and ``total_offset``; a missing one is switched off."""
+        cap = int(faults.get("page_cap") or MAX_LIMIT)
+        if not 1 <= cap <= MAX_LIMIT:
+            raise ValueError(f"page_cap must be between 1 and {MAX_LIMIT}, got {cap}")
+        self.repeat_cursor = bool(faults.get("repeat_cursor", False))
+        self.repeat_page = bool(faults.get("repeat_page", False))
+        self.page_cap = cap
+        self.total_offset = int(faults.get("total_offset", 0))
 
     def count(self, name: str) -> None:
         """Increment one counter of :meth:`stats`."""

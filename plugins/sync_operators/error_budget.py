@@ -4,6 +4,10 @@ A few bad records are normal for a legacy source and go to ``sync_log_detail`` w
 load. Many bad records usually mean a broken mapping or a broken export, and loading the
 remainder would hide that: ``max_errors`` (a count) and ``max_error_rate`` (a fraction of the
 extracted records) stop the run at the end of the transform step, so the target is untouched.
+
+The load step checks the budget again with the records the target refused (an HTTP API's
+unacknowledged batches), and :func:`check_delivery` fails a run whose target accepted none of the
+records it was sent, budget or not: a run that delivered nothing is never green.
 """
 
 from __future__ import annotations
@@ -15,6 +19,12 @@ from sync_operators.config.models import MappingConfig
 
 class ErrorBudgetExceeded(RuntimeError):
     """More records failed than the mapping allows; nothing was merged into the target."""
+
+
+class DeliveryFailed(ErrorBudgetExceeded):
+    """The target refused or did not acknowledge more records than the mapping allows, or all
+    of them; the message holds the first reasons (the run's per-record rows are rolled back with
+    it, so the failure message and the task log are where they are read)."""
 
 
 def over_budget(mapping: MappingConfig, extracted: int, failed: int) -> str | None:
@@ -42,4 +52,31 @@ def check_error_budget(
     raise ErrorBudgetExceeded(
         f"mapping {mapping.name}: {failed} of {extracted} records failed ({rate:.1%}), over the "
         f"error budget ({limit}); nothing was loaded. First errors: {reasons}"
+    )
+
+
+def check_delivery(
+    mapping: MappingConfig,
+    extracted: int,
+    failed: int,
+    refused: int,
+    delivered: int,
+    first_errors: Callable[[], list[str]],
+) -> None:
+    """After the load: raise :class:`DeliveryFailed` when the ``failed`` records (transform
+    and load) break the budget, or when the target refused every one of the ``refused`` records
+    it was sent and accepted none (``delivered``), whatever the budget. The load is rolled back
+    where the target allows it; records an HTTP API acknowledged stay delivered."""
+    limit = over_budget(mapping, extracted, failed)
+    if limit is None and refused and not delivered:
+        limit = "the target accepted none of the records it was sent"
+    if limit is None:
+        return
+    rate = failed / extracted if extracted else 1.0
+    reasons = "; ".join(first_errors())
+    raise DeliveryFailed(
+        f"mapping {mapping.name}: {failed} of {extracted} records failed ({rate:.1%}), "
+        f"{refused} of them refused or not acknowledged by the target ({limit}); the run failed "
+        f"and the sync state did not move, so the next run sends the window again. First "
+        f"errors: {reasons}"
     )

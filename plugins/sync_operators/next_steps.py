@@ -44,6 +44,11 @@ def _advice(name: str, ctx: FailureContext) -> str | None:
             f"Too many records were rejected: `sync errors {ctx.mapping}` lists them with field "
             "and reason. Fix the source data or the mapping's transforms; nothing was loaded."
         ),
+        "DeliveryFailed": (
+            f"The target refused or did not acknowledge the records (first reasons above: an "
+            f"HTML or empty answer, a 404 for the path, refused items): check the target API "
+            f"and {target}. The sync state did not move; the next run sends the window again."
+        ),
         "InvariantViolation": (
             "Records went missing between the steps: this is a bug. The target was rolled back; "
             "keep the run's sync_log row and task logs for the report."

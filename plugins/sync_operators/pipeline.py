@@ -21,11 +21,11 @@ from sync_operators.config.loading import Project
 from sync_operators.config.models import MappingConfig, SourceConfig, TargetConfig
 from sync_operators.config.plugins import extractor_class, loader_class, transformer_class
 from sync_operators.connection import ConnectionInfo
-from sync_operators.error_budget import check_error_budget
+from sync_operators.error_budget import check_delivery, check_error_budget
 from sync_operators.errors import RecordError
 from sync_operators.extract.base import BaseExtractor
 from sync_operators.extract.filters import FilterCondition, filters_as_json, matches_all
-from sync_operators.load.base import BaseLoader
+from sync_operators.load.base import BaseLoader, LoadResult
 from sync_operators.load.columns import ColumnSpec
 from sync_operators.load.deletes import failed_record_keys
 from sync_operators.masking import SecretMasker
@@ -54,6 +54,7 @@ logger = logging.getLogger(__name__)
 
 STALE_STAGING_AGE = timedelta(hours=24)
 DEBUG_SAMPLE = 3
+DELIVERY_ERRORS_LOGGED = 20
 
 
 class InvariantViolation(RuntimeError):
@@ -401,6 +402,7 @@ class SyncJob:
                     f"unaccounted for ({counts.as_dict()}); the target was left unchanged"
                 )
             self._check_details(conn, log_row["id"], counts)
+            self._check_delivery(conn, counts, result)
             sync_log.finish_run(conn, log_row["id"], counts)
             run_details.record_seconds(conn, log_row["id"], "load", time.monotonic() - started)
             if log_row.get("filters"):
@@ -425,6 +427,26 @@ class SyncJob:
         }
         self.log.info("%s", run_summary(finished))
         return summary
+
+    def _check_delivery(
+        self, conn: psycopg.Connection, counts: sync_log.RunCounts, result: LoadResult
+    ) -> None:
+        """Fail (rolling back) when the failed records break the error budget, or the target
+        refused everything it was sent."""
+        try:
+            check_delivery(
+                self.mapping,
+                counts.extracted,
+                counts.failed,
+                refused=result.failed,
+                delivered=result.created + result.updated + result.unchanged,
+                first_errors=lambda: [self.mask(error.describe()) for error in result.errors[:5]],
+            )
+        except Exception:
+            conn.rollback()
+            for error in result.errors[:DELIVERY_ERRORS_LOGGED]:
+                self.log.error("Not delivered: %s", self.mask(error.describe()))
+            raise
 
     def _delete_missing(
         self, conn: psycopg.Connection, loader: BaseLoader, log_row: dict[str, Any]

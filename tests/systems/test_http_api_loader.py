@@ -1,6 +1,7 @@
 """The HTTP API target against a local receiver that checks what it got: batches with an
 idempotency key, per-record PUTs with the key in the path, refused records in sync_log_detail,
-retries on 503 and on a lost response, and an API that stays down or refuses the token."""
+retries on 503 and on a lost response, an API that stays down or refuses the token, and answers
+that acknowledge nothing (a maintenance page, an empty body, no per-item results, a 404)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from systems_support import MAPPINGS_DIR, postgres_connection, seed_erp
+from systems_support import MAPPINGS_DIR, PARTNER_TOKEN, postgres_connection, seed_erp
 
 from sync_operators.config.loading import load_project
 from sync_operators.connection import ConnectionInfo
+from sync_operators.error_budget import DeliveryFailed, ErrorBudgetExceeded
 from sync_operators.load.http_api import LoadError
+from sync_operators.next_steps import FailureContext, next_steps
 from webshop_simulator import ApiReceiver
 
 PRODUCTS = 20
@@ -33,10 +36,16 @@ def export(make_system_job, erp_dsn: str, receiver_connection: ConnectionInfo, t
     shutil.copytree(MAPPINGS_DIR, folder)
     source = postgres_connection("erp_db", erp_dsn)
 
-    def run(target: ConnectionInfo | None = None, load: str = "path: /api/products/batch") -> dict:
+    original = (folder / "products_export.yaml").read_text()
+
+    def run(
+        target: ConnectionInfo | None = None,
+        load: str = "path: /api/products/batch",
+        budget: str = "",
+    ) -> dict:
         mapping = folder / "products_export.yaml"
-        text = re.sub(r"  load: \{.*\}", f"  load: {{{load}, {FAST_RETRIES}}}", mapping.read_text())
-        mapping.write_text(text)
+        text = re.sub(r"  load: \{.*\}", f"  load: {{{load}, {FAST_RETRIES}}}", original)
+        mapping.write_text(text + budget)
         project = load_project(folder)
         assert not project.errors, project.errors
         job = make_system_job(
@@ -171,3 +180,99 @@ def test_staging_holds_the_values_as_json(export, erp_conn, receiver, erp_dsn: s
     record = receiver.records("products")["X1"]
     assert (record["price"], record["modified_at"]) == ("0.10", "2026-03-01T23:59:59.123456+00:00")
     assert record["stock"] == 0
+
+
+SMALL_BATCHES = "path: /api/products/batch, batch_size: 8"
+
+
+def run_row(conn: psycopg.Connection) -> tuple:
+    """status, created, updated, unchanged, failed of the only sync_log row."""
+    return conn.execute(
+        "SELECT status, created, updated, unchanged, failed FROM sync.sync_log"
+    ).fetchone()
+
+
+@pytest.mark.parametrize(
+    ("mode", "reason"),
+    [
+        ("html", "with a body that is not JSON (text/html)"),
+        ("empty", "with an empty body"),
+        ("no_results", "with no per-item results at 'results'"),
+        ("short_results", "with 7 per-item results at 'results' for 8 records sent"),
+        ("not_found", "the API refused the batch of 8 records: HTTP 404"),
+    ],
+)
+def test_an_answer_that_acknowledges_nothing_fails_the_run(
+    export, erp_conn: psycopg.Connection, receiver: ApiReceiver, mode: str, reason: str
+) -> None:
+    """A maintenance page or an empty body with 200, a 200 without the per-item results, a 404
+    for the batch path: no record counts as delivered, the run fails (no error budget is
+    configured: a run that delivered nothing is never green) and the sync state stays. Each of
+    the three batches is sent once: a 404 is not retried."""
+    seed_erp(erp_conn, products=PRODUCTS)
+    receiver.answer = mode
+    with pytest.raises(DeliveryFailed) as caught:
+        export(load=SMALL_BATCHES)
+    message = str(caught.value)
+    assert f"{PRODUCTS} of {PRODUCTS} records failed" in message
+    assert "accepted none of the records" in message
+    assert reason in message
+    assert "record P0000001 (load)" in message
+    assert PARTNER_TOKEN not in message
+    assert run_row(erp_conn) == ("failed", 0, 0, 0, 0)
+    assert erp_conn.execute(
+        "SELECT last_window_end, last_status FROM sync.sync_state"
+    ).fetchall() == [(None, "failed")]
+    assert receiver.stats()["requests"] == 3
+    advice = next_steps(
+        caught.value, FailureContext("products_export", "load", None, "partner_api")
+    )
+    assert "did not acknowledge" in advice
+    assert "connection 'partner_api'" in advice
+
+
+def test_unacknowledged_batches_within_the_budget_are_per_record_errors(
+    export, erp_conn: psycopg.Connection, receiver: ApiReceiver
+) -> None:
+    """One batch of three answered by a maintenance page: its 8 records fail with their key and
+    the reason in sync_log_detail; the others count as delivered; within max_errors the run is
+    green."""
+    seed_erp(erp_conn, products=PRODUCTS)
+    receiver.answer, receiver.answer_count = "html", 1
+    assert counts(export(load=SMALL_BATCHES, budget="max_errors: 10\n")) == (12, 0, 0, 8)
+    details = erp_conn.execute(
+        "SELECT record_id, stage, message FROM sync.sync_log_detail ORDER BY record_id"
+    ).fetchall()
+    assert [record_id for record_id, _, _ in details] == [f"P{n:07d}" for n in range(1, 9)]
+    assert all(stage == "load" and "text/html" in message for _, stage, message in details)
+    assert all(len(message) < 400 for _, _, message in details)
+    assert erp_conn.execute("SELECT last_status FROM sync.sync_state").fetchone() == ("success",)
+
+
+def test_refused_records_over_the_budget_fail_the_run(
+    export, erp_conn: psycopg.Connection, receiver: ApiReceiver
+) -> None:
+    """Three records refused by the API with max_errors 2: the run fails with the first reasons
+    and the sync state does not move."""
+    seed_erp(erp_conn, products=PRODUCTS)
+    for key in ("P0000002", "P0000005", "P0000009"):
+        receiver.rejections[("products", key)] = (422, "price below cost")
+    with pytest.raises(ErrorBudgetExceeded, match="max_errors is 2") as caught:
+        export(budget="max_errors: 2\n")
+    assert "record P0000002 (load): the API refused the record: HTTP 422" in str(caught.value)
+    assert run_row(erp_conn)[0] == "failed"
+    assert erp_conn.execute("SELECT last_window_end FROM sync.sync_state").fetchall() == [(None,)]
+
+
+def test_a_put_answered_by_a_maintenance_page_is_not_delivered(
+    export, erp_conn: psycopg.Connection, receiver: ApiReceiver
+) -> None:
+    """Per-record PUTs answered 200 with an HTML page: no record counts as delivered, the run
+    fails and the sync state stays."""
+    seed_erp(erp_conn, products=5)
+    receiver.answer = "html"
+    load = 'method: PUT, path: "/api/catalog/{sku}", body: {include_key: false}'
+    with pytest.raises(DeliveryFailed, match="5 of 5 records failed"):
+        export(load=load)
+    assert run_row(erp_conn) == ("failed", 0, 0, 0, 0)
+    assert receiver.stats()["requests"] == 5

@@ -7,9 +7,23 @@
   source's time zone;
 - ``auth``: bearer token, basic or API-key header, the secret taken from the Airflow connection;
 - ``explode``: one record per element of a nested list (order lines), with the parent record
-  under a name of your choice, so a mapping can read ``order.id``.
+  under a name of your choice, so a mapping can read ``order.id``;
+- ``total_path``: where the body reports how many records the listing holds (``meta.total``).
 
-Retries, backoff and Retry-After (429) come from :func:`build_session`.
+Complete or loud. A page shorter than ``page_size`` never ends the listing (servers cap page
+sizes): ``page`` and ``offset`` paging go on until an empty page or the total, the offset
+advancing by the records the server actually returned; ``cursor`` and ``link_header`` paging go on
+until the cursor or next link ends. :class:`ListingGuard` then proves the listing whole against
+the total and stops an API that serves the same page, cursor or next link twice; its docstring
+gives the rule for records that appear or vanish while we page (the first page's total is the
+expectation, a total that changes between pages fails the extract for a retry, fewer distinct
+records than the total fails it for good). ``max_pages`` caps the pages.
+
+Errors. Client errors other than 401, 408 and 429 raise :class:`PermanentSourceError` (the same
+request gets the same answer: no page retry, no task retry) with the status, the URL without
+credentials and the start of the body, masked. 429 and 5xx are retried with backoff and
+Retry-After (:func:`build_session`); what still fails, and 401 and 408, raise the retryable
+:class:`SourceError`.
 """
 
 from __future__ import annotations
@@ -19,18 +33,25 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import requests
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from sync_operators.errors import SourceError
+from sync_operators.errors import PermanentSourceError, SourceError
 from sync_operators.extract.base import BaseExtractor, ExtractorOptions, ExtractWindow, Page
 from sync_operators.extract.http_auth import AuthError, AuthOptions, apply_auth
 from sync_operators.extract.http_session import HttpRetryOptions, build_session
+from sync_operators.extract.listing_guard import ListingGuard, record_fingerprint
 from sync_operators.extract.local_time import format_naive, local_bounds
 from sync_operators.transform.paths import compile_path, parse_path
+
+BODY_START = 160
+"""How much of an error response's body goes into a message."""
+
+_Answer = tuple[list[dict[str, Any]], Any, requests.Response]
+"""One page: its records, the decoded body and the response."""
 
 
 class _Options(BaseModel):
@@ -95,8 +116,11 @@ class RestApiOptions(ExtractorOptions, HttpRetryOptions):
     params: dict[str, str] = Field(default_factory=dict)
     explode: ExplodeOptions | None = None
     max_pages: int = Field(default=100_000, ge=1)
+    total_path: str | None = None
+    """Dotted path of the listing's record count in the body (``meta.total``): the extract
+    pages until it is reached and fails when fewer distinct records came back."""
 
-    @field_validator("records_path")
+    @field_validator("records_path", "total_path")
     @classmethod
     def _path(cls, value: str | None) -> str | None:
         if value is not None:
@@ -139,6 +163,8 @@ class RestApiExtractor(BaseExtractor):
         self._cursor_of = compile_path(self.options.pagination.cursor_path)
         explode = self.options.explode
         self._children_of = compile_path(explode.path) if explode else None
+        total_path = self.options.total_path
+        self._total_of = compile_path(total_path) if total_path else None
 
     def window_params(self, window: ExtractWindow) -> dict[str, str]:
         """Query parameters selecting the window (none for a full sync or without
@@ -164,69 +190,89 @@ class RestApiExtractor(BaseExtractor):
         return params
 
     def pages(self, window: ExtractWindow, filters: Sequence[Any] = ()) -> Iterator[Page]:
-        """Yield the endpoint's records page by page, following the configured pagination."""
+        """Yield the endpoint's records page by page, following the configured pagination, and
+        fail unless the listing was read whole (see the module docstring)."""
         params = {**self.options.params, **self.window_params(window)}
         pagination = self.options.pagination
         if pagination.size_param:
             params[pagination.size_param] = str(self.options.page_size)
+        guard = ListingGuard(self.url, self._listing_key, self._total_of, self.options.total_path)
         kind = pagination.type
         if kind == "link_header":
             pages = self._link_pages(params)
         elif kind == "cursor":
             pages = self._cursor_pages(params)
         elif kind == "none":
-            pages = iter([self._fetch(self.url, params)[0]])
+            pages = iter([self._fetch_response(self.url, params)])
         else:
-            pages = self._numbered_pages(params)
-        for number, records in enumerate(pages, start=1):
-            if number > self.options.max_pages:
-                raise SourceError(f"{self.url}: more than max_pages={self.options.max_pages} pages")
+            pages = self._numbered_pages(params, guard)
+        max_pages = self.options.max_pages
+        for number, (records, body, response) in enumerate(pages, start=1):
+            if number > max_pages:
+                raise PermanentSourceError(
+                    f"{self._safe(self.url)}: more than max_pages={max_pages} pages "
+                    f"({guard.returned} records so far) and the API has not ended the listing; "
+                    "raise max_pages if the endpoint really holds that much"
+                )
+            guard.see(records, body, self._safe(response.url or self.url))
             if records:
                 yield self._explode(records)
+        guard.finish()
 
-    def _numbered_pages(self, params: dict[str, str]) -> Iterator[list[dict[str, Any]]]:
+    def _listing_key(self, record: Mapping[str, Any]) -> str:
+        """A listed record's identity: the mapping's key, or (exploded listings, records without
+        the key) the record's canonical JSON."""
+        key = None if self.options.explode else self.record_key(record)
+        return key if key is not None else record_fingerprint(record)
+
+    def _numbered_pages(self, params: dict[str, str], guard: ListingGuard) -> Iterator[_Answer]:
         pagination = self.options.pagination
         position = pagination.first_page if pagination.type == "page" else 0
         name = pagination.page_param if pagination.type == "page" else pagination.offset_param
         while True:
-            records, _ = self._fetch(self.url, {**params, name: str(position)})
-            yield records
-            if len(records) < self.options.page_size:
+            answer = self._fetch_response(self.url, {**params, name: str(position)})
+            yield answer
+            records = answer[0]
+            if not records or guard.reached_total():
                 return
             position += 1 if pagination.type == "page" else len(records)
 
-    def _cursor_pages(self, params: dict[str, str]) -> Iterator[list[dict[str, Any]]]:
+    def _cursor_pages(self, params: dict[str, str]) -> Iterator[_Answer]:
         pagination = self.options.pagination
         seen: set[str] = set()
         cursor: str | None = None
         while True:
             page_params = params if cursor is None else {**params, pagination.cursor_param: cursor}
-            records, response = self._fetch(self.url, page_params)
-            yield records
-            cursor = self._cursor_of(response) if isinstance(response, Mapping) else None
+            answer = self._fetch_response(self.url, page_params)
+            yield answer
+            body = answer[1]
+            cursor = self._cursor_of(body) if isinstance(body, Mapping) else None
             if cursor is None or cursor == "":
                 return
             cursor = str(cursor)
             if cursor in seen:
-                raise SourceError(
-                    f"{self.url}: the API sent cursor {cursor!r} a second time; stopping instead "
-                    "of paging forever"
+                raise PermanentSourceError(
+                    f"{self._safe(answer[2].url or self.url)}: the API sent cursor {cursor!r} a "
+                    "second time; stopping instead of paging forever"
                 )
             seen.add(cursor)
 
-    def _link_pages(self, params: dict[str, str]) -> Iterator[list[dict[str, Any]]]:
+    def _link_pages(self, params: dict[str, str]) -> Iterator[_Answer]:
         seen: set[str] = set()
         url: str | None = self.url
         page_params: dict[str, str] | None = params
         while url is not None:
-            records, _, response = self._fetch_response(url, page_params)
-            yield records
-            link = response.links.get("next", {}).get("url")
+            answer = self._fetch_response(url, page_params)
+            yield answer
+            link = answer[2].links.get("next", {}).get("url")
             if not link:
                 return
             url = urljoin(url, link)
             if url in seen:
-                raise SourceError(f"{self.url}: the Link header points back to {url}")
+                raise PermanentSourceError(
+                    f"{self._safe(self.url)}: the Link header points back to {self._safe(url)}, "
+                    "a page already read; stopping instead of paging forever"
+                )
             seen.add(url)
             page_params = None
 
@@ -247,46 +293,66 @@ class RestApiExtractor(BaseExtractor):
                 exploded.append(item)
         return exploded
 
-    def _fetch(self, url: str, params: dict[str, str]) -> tuple[list[dict[str, Any]], Any]:
-        records, body, _ = self._fetch_response(url, params)
-        return records, body
-
-    def _fetch_response(
-        self, url: str, params: dict[str, str] | None
-    ) -> tuple[list[dict[str, Any]], Any, requests.Response]:
+    def _fetch_response(self, url: str, params: dict[str, str] | None) -> _Answer:
         try:
             response = self.session.get(url, params=params, timeout=self.options.timeout)
         except requests.RequestException as exc:
             raise SourceError(
-                f"GET {url} failed after {self.options.retries} retries: {exc}"
+                f"GET {self._safe(url)} failed after {self.options.retries} retries: "
+                f"{self._mask(str(exc))}"
             ) from exc
-        if response.status_code in (401, 403):
+        status = response.status_code
+        where = self._safe(response.url or url)
+        if status in (401, 403):
             conn_id = self.connection.conn_id if self.connection else "?"
-            raise SourceError(
-                f"{url} refused the credentials of connection '{conn_id}' "
-                f"({response.status_code} {response.reason})"
+            error = SourceError if status == 401 else PermanentSourceError
+            raise error(
+                f"{where} refused the credentials of connection '{conn_id}' "
+                f"({status} {response.reason})"
             )
-        if response.status_code >= 400:
+        if 400 <= status < 500 and status not in (408, 429):
+            raise PermanentSourceError(
+                f"GET {where} answered {status} {response.reason}, a client error: asking again "
+                f"gives the same answer, so it is not retried. Body: {self._body_start(response)}"
+            )
+        if status >= 400:
             raise SourceError(
-                f"{url} answered {response.status_code} {response.reason} (after "
-                f"{self.options.retries} retries where retrying helps): {response.text[:200]}"
+                f"GET {where} answered {status} {response.reason} (after "
+                f"{self.options.retries} retries where retrying helps): "
+                f"{self._body_start(response)}"
             )
         try:
             body = json.loads(response.content)
         except ValueError as exc:
             raise SourceError(
-                f"{url}: response is not valid JSON ({exc}); starts {response.content[:120]!r}"
+                f"{where}: response is not valid JSON ({exc}); starts {self._body_start(response)}"
             ) from exc
         if self._records_of is None:
             records = body
         else:
             records = self._records_of(body) if isinstance(body, dict) else None
         if not isinstance(records, list):
-            where = f"at '{self.options.records_path}'" if self.options.records_path else ""
-            raise SourceError(f"{url}: response has no list of records {where}".rstrip())
+            path = f"at '{self.options.records_path}'" if self.options.records_path else ""
+            raise SourceError(f"{where}: response has no list of records {path}".rstrip())
         if not all(isinstance(record, dict) for record in records):
-            raise SourceError(f"{url}: the records are not all JSON objects")
+            raise SourceError(f"{where}: the records are not all JSON objects")
         return records, body, response
+
+    def _mask(self, text: str) -> str:
+        secrets = self.connection.secrets() if self.connection else []
+        for secret in sorted(secrets, key=len, reverse=True):
+            text = text.replace(secret, "***")
+        return text
+
+    def _safe(self, url: str) -> str:
+        """``url`` without user and password, and with any connection secret masked."""
+        parts = urlsplit(url)
+        netloc = parts.netloc.rpartition("@")[2]
+        return self._mask(urlunsplit(parts._replace(netloc=netloc)))
+
+    def _body_start(self, response: requests.Response) -> str:
+        text = " ".join(response.text[:BODY_START].split())
+        return repr(self._mask(text))
 
     def close(self) -> None:
         """Close the HTTP session."""

@@ -12,8 +12,19 @@ Two shapes, chosen by ``path``:
 
 Retries, backoff and Retry-After are the extractors' (:func:`build_session`). A record the API
 refuses (a 4xx for its request, or a failed item in a batch's per-item results) is a per-record
-error in ``sync_log_detail``; an API that stays down, or refuses the credentials, fails the run,
-and the retried run sends again, which idempotency makes harmless.
+error in ``sync_log_detail``; an API that stays down (429, 5xx after the retries, 408), or
+refuses the credentials (401, 403), fails the run, and the retried run sends again, which
+idempotency makes harmless.
+
+Only acknowledged records count as delivered. A batch is acknowledged by a 2xx answer whose body
+is JSON with the configured shape: per-item results at ``results.path``, one for every record
+sent (with ``results.path: null``, any JSON body, or no body with 204). Anything else — an HTML
+maintenance page or an empty body with 200, a body without the results, a results list of the
+wrong length, or a 4xx for the batch path (404, 400, ...; never retried, the same request gets the
+same answer) — fails every record of the batch with its key and the reason, the body's start
+masked and short. A per-record PUT is acknowledged by a 2xx with an empty or JSON body. Failed
+records count against the mapping's error budget, and a run whose loader delivered none of the
+records it sent fails even without a budget (:func:`sync_operators.error_budget.check_delivery`).
 
 The API has no table to copy column types from, so the typed staging table holds every mapped
 column as jsonb: the transformed values, serialised once, are exactly what the body carries.
@@ -26,6 +37,7 @@ import hashlib
 import json
 import string
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -43,7 +55,9 @@ from sync_operators.staging.tables import StagingTables, create_typed_table_of_t
 from sync_operators.transform.paths import compile_path, parse_path
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
-FATAL_STATUSES = frozenset({401, 403, 429})
+FATAL_STATUSES = frozenset({401, 403, 408, 429})
+BODY_START = 120
+"""How much of a response body goes into a per-record message."""
 
 
 class LoadError(RuntimeError):
@@ -97,6 +111,16 @@ class HttpApiOptions(LoaderOptions, HttpRetryOptions):
             if name is not None and (not name or spec or conversion):
                 raise ValueError(f"'{value}': placeholders must be plain column names like {{sku}}")
         return value
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the API said about one record: its status, the result word, and ``problem`` when the
+    record was not delivered (then the reason stored in ``sync_log_detail``)."""
+
+    status: int
+    result: Any = None
+    problem: str | None = None
 
 
 def path_columns(path: str) -> list[str]:
@@ -154,12 +178,12 @@ class HttpApiLoader(BaseLoader):
                 sent += len(batch)
                 if self.per_record:
                     for key, record in batch:
-                        self._tally(result, key, record, *self._send_one(session, record))
+                        self._tally(result, key, record, self._send_one(session, record))
                 else:
                     for (key, record), outcome in zip(
                         batch, self._send_batch(session, [r for _, r in batch]), strict=True
                     ):
-                        self._tally(result, key, record, *outcome)
+                        self._tally(result, key, record, outcome)
         result.deduplicated = staged - sent
         return result
 
@@ -236,75 +260,105 @@ class HttpApiLoader(BaseLoader):
         if response.status_code in FATAL_STATUSES or response.status_code >= 500:
             raise LoadError(
                 f"{method} {url} answered {response.status_code} {response.reason}: "
-                f"{response.text[:200]}"
+                f"{self._body_start(response)}"
             )
         return response
 
-    def _send_one(self, session: requests.Session, record: dict[str, Any]) -> tuple[int, Any, str]:
+    def _mask(self, text: str) -> str:
+        secrets = self.connection.secrets() if self.connection else []
+        for secret in sorted(secrets, key=len, reverse=True):
+            text = text.replace(secret, "***")
+        return text
+
+    def _body_start(self, response: requests.Response) -> str:
+        """The start of a response body for a message: one line, short, secrets masked."""
+        text = " ".join(response.content[:BODY_START].decode("utf-8", "replace").split())
+        more = "..." if len(response.content) > BODY_START else ""
+        return repr(self._mask(text) + more)
+
+    def _send_one(self, session: requests.Session, record: dict[str, Any]) -> Outcome:
         body_record = record
         if not self.options.body.include_key:
             body_record = {k: v for k, v in record.items() if k not in self.mapping.key_columns}
         response = self._request(session, self._url(record), self._body(body_record))
+        status = response.status_code
         payload = _json_or_none(response)
         fields = self.options.results
-        if isinstance(payload, Mapping):
-            return (
-                response.status_code,
-                payload.get(fields.result_field),
-                str(payload.get(fields.error_field) or response.text[:200]),
-            )
-        return response.status_code, None, response.text[:200]
+        if status >= 400:
+            error = payload.get(fields.error_field) if isinstance(payload, Mapping) else None
+            detail = self._mask(str(error)) if error else self._body_start(response)
+            return Outcome(status, problem=f"the API refused the record: HTTP {status}: {detail}")
+        if payload is None and response.content:
+            return Outcome(status, problem=self._no_ack(response, "a body that is not JSON"))
+        word = payload.get(fields.result_field) if isinstance(payload, Mapping) else None
+        return Outcome(status, word)
 
     def _send_batch(
         self, session: requests.Session, records: list[dict[str, Any]]
-    ) -> list[tuple[int, Any, str]]:
-        url = self._url(None)
-        response = self._request(session, url, self._body(records))
+    ) -> list[Outcome]:
+        response = self._request(session, self._url(None), self._body(records))
+        count = len(records)
         status = response.status_code
         if status >= 400:
-            return [(status, None, response.text[:200])] * len(records)
+            problem = (
+                f"the API refused the batch of {count} records: HTTP {status} {response.reason}: "
+                f"{self._body_start(response)}"
+            )
+            return [Outcome(status, problem=problem)] * count
+        if not 200 <= status < 300:
+            return [Outcome(status, problem=self._no_ack(response, "a status outside 2xx"))] * count
         payload = _json_or_none(response)
-        items = (
-            self._results_of(payload) if self._results_of and isinstance(payload, dict) else None
-        )
-        if items is None:
-            return [(status, None, "")] * len(records)
-        if not isinstance(items, list) or len(items) != len(records):
-            raise LoadError(
-                f"{url}: expected {len(records)} per-item results at "
-                f"'{self.options.results.path}', got {_describe(items)}"
-            )
+        path = self.options.results.path
+        if self._results_of is None:
+            if payload is None and not (status == 204 and not response.content):
+                what = "a body that is not JSON" if response.content else "an empty body"
+                return [Outcome(status, problem=self._no_ack(response, what))] * count
+            return [Outcome(status)] * count
+        if payload is None:
+            what = "a body that is not JSON" if response.content else "an empty body"
+            return [Outcome(status, problem=self._no_ack(response, what))] * count
+        items = self._results_of(payload) if isinstance(payload, Mapping) else None
+        if not isinstance(items, list):
+            what = f"no per-item results at '{path}'"
+            return [Outcome(status, problem=self._no_ack(response, what))] * count
+        if len(items) != count:
+            what = f"{len(items)} per-item results at '{path}' for {count} records sent"
+            return [Outcome(status, problem=self._no_ack(response, what))] * count
+        return [self._item_outcome(status, item) for item in items]
+
+    def _item_outcome(self, status: int, item: Any) -> Outcome:
         fields = self.options.results
-        outcomes = []
-        for item in items:
-            if not isinstance(item, Mapping):
-                raise LoadError(f"{url}: a per-item result is not an object: {item!r}")
+        if not isinstance(item, Mapping):
+            return Outcome(status, problem=f"no acknowledgement: the per-item result {item!r:.60}")
+        try:
             item_status = int(item.get(fields.status_field) or status)
-            outcomes.append(
-                (
-                    item_status,
-                    item.get(fields.result_field),
-                    str(item.get(fields.error_field) or ""),
-                )
-            )
-        return outcomes
+        except (TypeError, ValueError):
+            return Outcome(status, problem=f"no acknowledgement: per-item status {item!r:.60}")
+        if item_status >= 400:
+            error = item.get(fields.error_field)
+            message = f"the API refused the record: HTTP {item_status}"
+            detail = f": {self._mask(str(error))}" if error else ""
+            return Outcome(item_status, problem=message + detail)
+        return Outcome(item_status, item.get(fields.result_field))
+
+    def _no_ack(self, response: requests.Response, what: str) -> str:
+        kind = response.headers.get("Content-Type", "no content type").split(";")[0]
+        return (
+            f"not delivered: {self.options.method} {self._mask(response.url)} answered HTTP "
+            f"{response.status_code} with {what} ({kind}), no acknowledgement; body starts "
+            f"{self._body_start(response)}"
+        )
 
     @staticmethod
     def _tally(
-        result: LoadResult,
-        key: str | None,
-        record: dict[str, Any],
-        status: int,
-        word: Any,
-        error: str,
+        result: LoadResult, key: str | None, record: dict[str, Any], outcome: Outcome
     ) -> None:
-        if status >= 400:
+        if outcome.problem is not None:
             result.failed += 1
-            message = f"the API refused the record: HTTP {status}" + (f": {error}" if error else "")
-            result.errors.append(RecordError(key, "load", None, message, record))
+            result.errors.append(RecordError(key, "load", None, outcome.problem, record))
             return
-        outcome = classify(status, word)
-        setattr(result, outcome, getattr(result, outcome) + 1)
+        name = classify(outcome.status, outcome.result)
+        setattr(result, name, getattr(result, name) + 1)
 
 
 def _json_or_none(response: requests.Response) -> Any:
@@ -314,7 +368,3 @@ def _json_or_none(response: requests.Response) -> Any:
         return json.loads(response.content)
     except ValueError:
         return None
-
-
-def _describe(items: Any) -> str:
-    return f"{len(items)} items" if isinstance(items, list) else type(items).__name__
