@@ -25,6 +25,7 @@ from faultkit import FAST_OPTIONS, legacy_mappings
 from sync_operators.config.loading import load_project
 from sync_operators.connection import ConnectionInfo
 from sync_operators.dag_factory.builder import build_dags
+from sync_operators.error_budget import DeliveryFailed
 from sync_operators.masking import SecretMasker
 from sync_operators.pipeline import SyncJob
 from sync_operators.state.log import RunIdentity
@@ -177,8 +178,9 @@ def test_operator_failure_and_sync_log_hide_echoed_basic_credentials(
 def test_load_stage_record_errors_hide_an_echoed_bearer_token(
     echo_server: ThreadingHTTPServer, erp_dsn: str, erp_conn: psycopg.Connection
 ) -> None:
-    """The partner API refuses a batch with 422 echoing the bearer token: every per-record
-    error in sync_log_detail is recorded, without the token in any form."""
+    """The partner API refuses every batch with 422 echoing the bearer token: the run fails
+    (nothing was delivered), and neither its error, its log row nor the exception carries the
+    token in any form."""
     erp_conn.execute(
         "INSERT INTO products_product (legacy_id, name, base_price, stock, category, "
         "legacy_modified) VALUES ('P1', 'One', 1.5, 3, 'Tools', now()), "
@@ -199,14 +201,13 @@ def test_load_stage_record_errors_hide_an_echoed_bearer_token(
         target_connection=ConnectionInfo("partner_api", "http", host, port, "http", password=TOKEN),
     )
 
-    summary = job.run_all(full=True)
+    with pytest.raises(DeliveryFailed) as caught:
+        job.run_all(full=True)
 
-    assert summary["failed"] == 2
-    details = erp_conn.execute(
-        "SELECT message FROM sync.sync_log_detail WHERE stage = 'load'"
-    ).fetchall()
-    assert len(details) == 2
-    assert all(
-        message.startswith("the API refused the record: HTTP 422: ***") for (message,) in details
-    )
+    message = str(caught.value)
+    assert "2 of 2 records failed" in message
+    assert "HTTP 422" in message
+    assert_no_secret(message)
+    (error,) = erp_conn.execute("SELECT error FROM sync.sync_log").fetchone()
+    assert "HTTP 422" in error
     assert_no_secret(sync_tables_text(erp_conn))

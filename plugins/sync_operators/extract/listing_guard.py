@@ -9,8 +9,10 @@ chain, or the total. This guard then checks what it saw:
   later page must report the same total; a different one means records appeared in or vanished
   from the window while we paged, which shifts page and offset positions, so the extract fails
   (retryable: a retried task reads the settled list from the start). At the end, fewer distinct
-  records than the total fails the extract (permanent: the same API answers the same way),
-  naming the URL, the expected and the seen count. Distinct means by record key, so a record
+  records than the total fails the extract before anything is merged, naming the URL, the
+  expected and the seen count; retryable, because a record that moved while we paged is one
+  cause and a retried task reads the settled list again (a total the API does not keep fails
+  every retry the same way, loudly). Distinct means by record key, so a record
   read twice because it moved behind the pager's position (modified while paging) does not hide
   the record that the move pushed past the page boundary. More distinct records than the total
   is logged, not fatal: nothing is missing.
@@ -75,7 +77,7 @@ class ListingGuard:
             return
         seen = len(self._keys)
         if seen < self.total:
-            raise PermanentSourceError(
+            raise SourceError(
                 f"{self.url}: incomplete listing: the API reported {self.total} records at "
                 f"'{self._total_path}' but {seen} distinct records were returned "
                 f"({self.returned} in all); nothing was loaded"
