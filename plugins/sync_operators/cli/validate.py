@@ -8,7 +8,6 @@ import psycopg
 from sync_operators.assets import POSTGRES_LOADERS
 from sync_operators.cli import queries
 from sync_operators.cli.context import CommandContext
-from sync_operators.cli.database import DatabaseUnavailable
 from sync_operators.config.errors import ConfigError
 from sync_operators.config.loading import Project
 from sync_operators.config.models import MappingConfig
@@ -51,19 +50,16 @@ def target_errors(
 
 
 def run(ctx: CommandContext) -> int:
-    """Print the problems found; exit 1 when there are any, 2 when the database is unusable."""
+    """Print the problems found; exit 1 when there are any; raises Refused or
+    DatabaseUnavailable (exit 2) when the folder is missing or the database unusable."""
     project = ctx.project()
     errors = list(project.errors)
     checked_database = False
     if ctx.database.explicit:
-        try:
-            with ctx.connect(project) as conn:
-                for mapping in project.mappings.values():
-                    errors.extend(target_errors(conn, project, mapping))
-            checked_database = True
-        except DatabaseUnavailable as exc:
-            ctx.output.note(str(exc))
-            return 2
+        with ctx.connect(project) as conn:
+            for mapping in project.mappings.values():
+                errors.extend(target_errors(conn, project, mapping))
+        checked_database = True
     if ctx.output.as_json:
         ctx.output.json(
             {
