@@ -14,7 +14,6 @@ Retries, backoff and Retry-After (429) come from :func:`build_session`.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -29,6 +28,7 @@ from sync_operators.errors import SourceError
 from sync_operators.extract.base import BaseExtractor, ExtractorOptions, ExtractWindow, Page
 from sync_operators.extract.http_auth import AuthError, AuthOptions, apply_auth
 from sync_operators.extract.http_session import HttpRetryOptions, build_session
+from sync_operators.extract.json_pages import NestedTooDeeply, loads
 from sync_operators.extract.local_time import format_naive, local_bounds
 from sync_operators.transform.paths import compile_path, parse_path
 
@@ -272,7 +272,9 @@ class RestApiExtractor(BaseExtractor):
                 f"{self.options.retries} retries where retrying helps): {response.text[:200]}"
             )
         try:
-            body = json.loads(response.content)
+            body = loads(response.content)
+        except NestedTooDeeply as exc:
+            raise SourceError(f"{url}: {exc}") from exc
         except ValueError as exc:
             raise SourceError(
                 f"{url}: response is not valid JSON ({exc}); starts {response.content[:120]!r}"
