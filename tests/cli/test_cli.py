@@ -138,8 +138,10 @@ def test_validate_checks_target_tables_columns_and_key(mappings: Path, erp_dsn: 
         "public.products_product"
     ) in lines
     assert (
-        f"{products}: key: public.products_product has no unique index on (name); the load's "
-        "merge needs one"
+        f"{products}: key: target table public.products_product has no unique index or "
+        "constraint on the key column(s) (name), which the load's merge (INSERT ... ON CONFLICT) "
+        "needs to match rows (a partial, deferrable or expression index does not count); create "
+        'one: CREATE UNIQUE INDEX ON "public"."products_product" ("name");'
     ) in lines
 
 

@@ -72,8 +72,8 @@ class Output:
         self.console.file.write("\n".join(lines).strip("\n") + "\n")
 
     def line(self, text: str | Text) -> None:
-        """One line on stdout."""
-        self.console.print(text, highlight=False)
+        """One line on stdout, never broken in two (grep and deploy logs see it whole)."""
+        self.console.print(text, highlight=False, soft_wrap=True)
 
     def note(self, text: str) -> None:
         """A remark on stderr, outside the data."""

@@ -11,6 +11,7 @@ from sync_operators.cli.context import CommandContext
 from sync_operators.config.errors import ConfigError
 from sync_operators.config.loading import Project
 from sync_operators.config.models import MappingConfig
+from sync_operators.load.unique_key import missing_unique_key
 
 
 def target_errors(
@@ -36,16 +37,10 @@ def target_errors(
         for source_field, field in mapping.fields.items()
         if field.target_field not in columns
     ]
-    keys = set(mapping.key_columns)
-    if keys <= columns and keys not in queries.unique_column_sets(conn, schema, table):
-        errors.append(
-            ConfigError(
-                path,
-                "key",
-                f"{schema}.{table} has no unique index on ({', '.join(mapping.key_columns)}); "
-                "the load's merge needs one",
-            )
-        )
+    if set(mapping.key_columns) <= columns:
+        problem = missing_unique_key(conn, schema, table, mapping.key_columns)
+        if problem is not None:
+            errors.append(ConfigError(path, "key", problem))
     return errors
 
 
