@@ -47,7 +47,7 @@ class TableFaults:
     drop: dict[int, int] = field(default_factory=dict)
     malformed: dict[int, int] = field(default_factory=dict)
     duplicate: dict[int, int] = field(default_factory=dict)
-    inject: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    inject: dict[int, list[Any]] = field(default_factory=dict)
     top_cap: int | None = None
     repeat_page: bool = False
     count_extra: int = 0
@@ -66,7 +66,7 @@ class PageFault:
     drop: bool = False
     malformed: bool = False
     duplicate: int = 0
-    inject: tuple[dict[str, Any], ...] = ()
+    inject: tuple[Any, ...] = ()
     top_cap: int | None = None
     repeat_page: bool = False
     count_extra: int = 0
@@ -249,8 +249,10 @@ def _parse_table(table: str, spec: Any) -> TableFaults:
         faults.duplicate[_page_number(page, where)] = count
     for page, records in (spec.get("inject") or {}).items():
         where = f"{table}.inject.{page}"
-        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        if not isinstance(records, list):
             raise FaultSpecError(f"{where}: give a list of records")
+        # Any JSON value is sent as given: a broken server or proxy may send entities that are
+        # no objects at all, and a client must reject them.
         faults.inject[_page_number(page, where)] = list(records)
     top_cap = spec.get("top_cap")
     if top_cap is not None:

@@ -138,8 +138,10 @@ def test_validate_checks_target_tables_columns_and_key(mappings: Path, erp_dsn: 
         "public.products_product"
     ) in lines
     assert (
-        f"{products}: key: public.products_product has no unique index on (name); the load's "
-        "merge needs one"
+        f"{products}: key: target table public.products_product has no unique index or "
+        "constraint on the key column(s) (name), which the load's merge (INSERT ... ON CONFLICT) "
+        "needs to match rows (a partial, deferrable or expression index does not count); create "
+        'one: CREATE UNIQUE INDEX ON "public"."products_product" ("name");'
     ) in lines
 
 
@@ -365,3 +367,127 @@ def test_status_shows_na_for_a_run_that_stopped_before_its_load(
     table = sync("status", "--mappings-dir", str(mappings), "--dsn", erp_dsn).stdout
     [line] = [line for line in table.splitlines() if line.split()[:1] == ["customers"]]
     assert line.count("n/a") == 6
+
+
+def sync_schema_exists(erp_dsn: str) -> bool:
+    """Whether the database has the sync schema."""
+    with psycopg.connect(erp_dsn) as conn:
+        row = conn.execute("SELECT to_regnamespace('sync') IS NOT NULL").fetchone()
+        return bool(row and row[0])
+
+
+def test_a_database_without_sync_schema_is_refused_not_reported_as_never_synced(
+    mappings: Path, erp_dsn: str
+) -> None:
+    """The wrong database (here: one no run ever touched) must not read as "never synced" or
+    "no errors"; the repairs must not create a sync log in it. ``list`` still lists."""
+    folder = ("--mappings-dir", str(mappings), "--dsn", erp_dsn)
+    dbname = erp_dsn.split("dbname=")[1]
+    expected = (
+        f"database '{dbname}' on 127.0.0.1:5432 has no sync schema: no mapping has run against "
+        "it yet, or --dsn points at the wrong database"
+    )
+    commands = [
+        ("status",),
+        ("errors", "products"),
+        ("state", "set", "products", "--to", "2026-12-01T10:00:00Z"),
+        ("state", "clear", "products"),
+    ]
+    for command in commands:
+        result = sync(*command, *folder)
+        assert (result.returncode, result.stderr.strip()) == (2, expected), command
+        assert result.stdout == ""
+    as_json = sync("status", *folder, "--json")
+    assert (as_json.returncode, json.loads(as_json.stdout)) == (2, {"error": expected})
+    assert not sync_schema_exists(erp_dsn)
+
+    listed = sync("list", *folder)
+    assert listed.returncode == 0
+    assert "products" in listed.stdout
+    assert f"Last success and status unknown: {expected}" in listed.stderr
+
+
+def test_a_missing_or_empty_mappings_folder_is_refused_by_every_command(
+    tmp_path: Path, erp_dsn: str
+) -> None:
+    """No folder, or one without mapping files: exit 2 naming the folder, never an empty
+    table with exit 0."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    commands = [
+        ("list",),
+        ("validate",),
+        ("status",),
+        ("errors", "products"),
+        ("state", "set", "products", "--to", "2026-12-01T10:00:00Z"),
+        ("state", "clear", "products"),
+    ]
+    missing = tmp_path / "nonexistent"
+    for command in commands:
+        result = sync(*command, "--mappings-dir", str(missing), "--dsn", erp_dsn)
+        assert result.returncode == 2, command
+        assert result.stderr.strip() == (
+            f"mappings folder {missing} does not exist: pass --mappings-dir (or set "
+            "ERP_SYNC_MAPPINGS_DIR) to the folder holding sources.yaml, targets.yaml and the "
+            "mapping files"
+        ), command
+        result = sync(*command, "--mappings-dir", str(empty), "--dsn", erp_dsn)
+        assert result.returncode == 2, command
+        assert f"mappings folder {empty} holds no mapping file" in result.stderr, command
+    report = sync("validate", "--mappings-dir", str(missing), "--json")
+    assert report.returncode == 2
+    assert "does not exist" in json.loads(report.stdout)["error"]
+
+
+def test_errors_refuses_arguments_it_cannot_use(
+    mappings: Path, erp_dsn: str, make_job: JobFactory
+) -> None:
+    """Negative, zero and non-finite numbers exit 2 with a line naming the option, instead of
+    a traceback from Postgres or timedelta."""
+    make_job("products").run_all(full=True)
+    folder = ("--mappings-dir", str(mappings), "--dsn", erp_dsn)
+    for option, value in [("--limit", "-1"), ("--limit", "0"), ("--hours", "nan"),
+                          ("--hours", "inf"), ("--hours", "-1"), ("--hours", "0"),
+                          ("--hours", "1e300")]:  # fmt: skip
+        result = sync("errors", "products", option, value, *folder)
+        assert result.returncode == 2, (option, value)
+        [line] = result.stderr.splitlines()
+        assert line.startswith(f"{option} "), line
+        assert "give how many" in line
+        assert "Traceback" not in result.stderr
+    future = sync("state", "set", "products", "--to", "0001-01-01T00:00:00+05:00", *folder)
+    assert future.returncode == 2
+    assert "lies outside the years 1 to 9999" in future.stderr
+
+
+def test_status_shows_a_broken_mapping_as_a_red_row_with_its_error(
+    mappings: Path, erp_dsn: str, make_job: JobFactory
+) -> None:
+    """A mapping whose file broke after it ran is not silently left out: a red row names the
+    file and key path, JSON carries every error, and the exit code is 1."""
+    make_job("products").run_all(full=True)
+    products = mappings / "products.yaml"
+    products.write_text(products.read_text().replace("to_decimal", "to_decimall"))
+    folder = ("--mappings-dir", str(mappings), "--dsn", erp_dsn)
+
+    result = sync("status", *folder, "--json")
+
+    assert result.returncode == 1, result.stderr
+    rows = {row["mapping"]: row for row in json.loads(result.stdout)}
+    broken = rows["products"]
+    error = f"{products}: fields.price.transform: unknown transform 'to_decimall'"
+    assert (broken["health"], broken["broken"]) == ("red", True)
+    assert broken["reason"].startswith(f"broken, not scheduled: {error}")
+    assert broken["config_errors"][0]["key_path"] == "fields.price.transform"
+    assert broken["last_run"]["status"] == "success"
+    assert (rows["customers"]["broken"], rows["customers"]["config_errors"]) == (False, [])
+
+    table = sync("status", *folder)
+    assert table.returncode == 1
+    [line] = [line for line in table.stdout.splitlines() if line.split()[:1] == ["products"]]
+    assert "red" in line
+    assert "fields.price.transform" in line
+
+    errors = sync("errors", "products", *folder, "--json")
+    assert errors.returncode == 0, errors.stderr
+    assert f"mapping 'products' is broken: {error}" in errors.stderr

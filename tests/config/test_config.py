@@ -120,6 +120,22 @@ def test_unknown_transform_names_file_and_key_path(tmp_path: Path) -> None:
     assert "did you mean 'to_decimal'?" in message
 
 
+@pytest.mark.parametrize(
+    ("default", "kind"),
+    [("[0, 1]", "a list"), ("{amount: 0}", "an object")],
+    ids=["list", "object"],
+)
+def test_a_default_must_be_one_value(tmp_path: Path, default: str, kind: str) -> None:
+    """A default fills one column; a list or an object is refused where it is written."""
+    folder = copy_mappings(tmp_path)
+    products = folder / "products.yaml"
+    edit(products, "transform: to_int, default: 0}", f"transform: to_int, default: {default}}}")
+
+    message = only_error(load_project(folder), products)
+
+    assert message.startswith(f"{products}: fields.stock.default: is {kind}; a default fills one")
+
+
 def test_error_path_is_relative_below_working_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

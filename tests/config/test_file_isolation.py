@@ -99,6 +99,38 @@ def test_key_attribute_option_must_be_an_attribute_name(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("path", "old", "new", "key_path"),
+    [
+        (
+            "sources.yaml",
+            "modified_field: modified_date",
+            "modified_field: \"modified_date>='' OR x\"",
+            "legacy_erp.options.modified_field",
+        ),
+        (
+            "products.yaml",
+            "lookback: 2m\n",
+            "lookback: 2m\noptions: {extract: {modified_field: \"modified_date>='' OR x\"}}\n",
+            "options.extract.modified_field",
+        ),
+    ],
+    ids=["source option", "mapping's extract option"],
+)
+def test_modified_field_options_must_be_attribute_names(
+    tmp_path: Path, path: str, old: str, new: str, key_path: str
+) -> None:
+    """The modified field given as a source option (or a mapping's override of it) goes into
+    the source query as the mapping's own ``modified_field`` does: filter syntax is refused."""
+    folder = copy_mappings(tmp_path)
+    edit(folder / path, old, new)
+
+    [message] = [error for error in error_texts(load_project(folder)) if key_path in error]
+
+    assert message.startswith(f"{folder / path}: {key_path}: ")
+    assert "is not an attribute name" in message
+
+
 def test_nested_and_dunder_attribute_names_stay_valid(tmp_path: Path) -> None:
     folder = copy_mappings(tmp_path)
     edit(folder / "sources.yaml", "page_size: 1000", "page_size: 1000\n    key_attribute: __KEY")

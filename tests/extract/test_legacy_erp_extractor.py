@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
@@ -17,6 +19,7 @@ import requests
 from erp_simulator import Dataset, SimulatorServer
 from sync_operators.config.loading import Project
 from sync_operators.connection import ConnectionInfo
+from sync_operators.errors import PermanentSourceError
 from sync_operators.extract.base import ExtractWindow, Page
 from sync_operators.extract.legacy_erp import LegacyErpExtractor, SourceError, keys_ascend, quote
 
@@ -407,3 +410,56 @@ def test_keyset_paging_skips_no_row_when_rows_change_between_pages(
 def test_the_keyset_guard_needs_a_greater_key(previous: Any, following: Any, ascends: bool) -> None:
     """A page must start above the last key; a repeated key never passes."""
     assert keys_ascend(previous, following) is ascends
+
+
+DEEP_BODY = (
+    b'{"__COUNT":1,"__ENTITIES":[{"__KEY":"P1","product_id":"P1","notes":'
+    + b"[" * 100_000
+    + b"]" * 100_000
+    + b"}]}"
+)
+
+
+class DeepBodyHandler(BaseHTTPRequestHandler):
+    """A server whose answer to every entity query nests 100,000 arrays deep."""
+
+    def do_GET(self) -> None:
+        body = b"{}" if "$info" in self.path else DEEP_BODY
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+
+@pytest.fixture
+def deep_server() -> Iterator[ThreadingHTTPServer]:
+    """The deep-body server on a free port."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), DeepBodyHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_body_nested_deeper_than_python_can_decode_names_the_url(
+    project: Project, deep_server: ThreadingHTTPServer
+) -> None:
+    """Instead of a bare RecursionError: a permanent source error naming the URL (asking again
+    gets the same body)."""
+    host, port = deep_server.server_address[:2]
+    connection = ConnectionInfo(
+        conn_id="legacy_erp_api", conn_type="http", host=str(host), port=int(port), schema="http"
+    )
+    extractor = make_extractor(project, connection)
+
+    with pytest.raises(PermanentSourceError) as failure:
+        read_pages(extractor, ExtractWindow.everything())
+
+    message = str(failure.value)
+    assert message.startswith(f"http://{host}:{port}/rest/Products: the JSON nests arrays")
+    assert "deeper than Python can decode" in message

@@ -25,6 +25,7 @@ from erp_simulator import SimulatorServer
 from erp_simulator.faults import BAD_DATE, LONG_ID_255, LONG_ID_256, NON_LATIN_NAME
 from sync_operators.config.loading import Project
 from sync_operators.error_budget import ErrorBudgetExceeded
+from sync_operators.errors import PermanentSourceError
 from sync_operators.pipeline import SyncJob
 
 JobFactory = Callable[..., SyncJob]
@@ -151,3 +152,21 @@ def test_within_budget_the_run_loads(
 
     row = assert_accounted(erp_conn, job)
     assert (row["status"], row["failed"]) == ("success", len(EXPECTED_FAILURES))
+
+
+def test_rows_that_are_not_objects_fail_the_run_naming_url_and_row(
+    fault_job: JobFactory, simulator: SimulatorServer, erp_conn: psycopg.Connection
+) -> None:
+    """``"__ENTITIES": ["a", 1, ...]`` is no list of entities: the run fails at once naming the
+    URL and the row's position, and loads nothing."""
+    set_faults(simulator, {"tables": {"Products": {"inject": {"2": ["a", 1]}}}})
+    job = fault_job()
+
+    with pytest.raises(PermanentSourceError) as failure:
+        job.run_all(full=True)
+
+    message = str(failure.value)
+    assert "/rest/Products: row 26 of __ENTITIES is not a JSON object but str 'a'" in message
+    assert "(request: GET " in message
+    assert target_count(erp_conn) == 0
+    assert sync_state(erp_conn, "products")[0] is None  # type: ignore[index]

@@ -123,6 +123,17 @@ def test_repeat_page_ignores_the_key_condition_and_skip(simulator: SimulatorServ
     assert by_skip["__FIRST"] == 0
 
 
+def test_inject_sends_any_json_values_as_entities(simulator: SimulatorServer) -> None:
+    """A broken server or proxy may send entities that are no objects; the simulator can."""
+    set_faults(simulator, {"tables": {"Products": {"inject": {"1": ["a", 1, None]}}}})
+    session = client(simulator.url)
+
+    body = envelope(session, f"{simulator.url}/rest/Products", top="5")
+
+    assert body["__ENTITIES"][:3] == ["a", 1, None]
+    assert len(body["__ENTITIES"]) == 8
+
+
 def test_count_extra_reports_more_entities_than_exist(simulator: SimulatorServer) -> None:
     """A lying __COUNT: the entities are right, the count promises five more."""
     set_faults(simulator, {"tables": {"Products": {"count_extra": 5}}})

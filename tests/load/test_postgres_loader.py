@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -13,9 +13,12 @@ from psycopg import sql
 
 from sync_operators.config.loading import Project
 from sync_operators.config.models import MappingConfig
+from sync_operators.errors import PermanentError
 from sync_operators.load.base import LoadResult
 from sync_operators.load.columns import ColumnSpec, TargetSchemaError, describe_columns
 from sync_operators.load.postgres import MergeCounts, PostgresTableLoader, upsert_from_staging
+from sync_operators.load.unique_key import KeyNotUnique
+from sync_operators.pipeline import SyncJob
 from sync_operators.staging.tables import (
     StagingTables,
     copy_typed_rows,
@@ -25,6 +28,7 @@ from sync_operators.staging.tables import (
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 HOSTILE_TABLE = 'products"; DROP TABLE x; --'
+JobFactory = Callable[..., SyncJob]
 
 
 def product(
@@ -414,3 +418,35 @@ def test_column_check_messages_name_the_column(product_specs: dict[str, ColumnSp
     assert product_specs["base_price"].check(Decimal("Infinity")) == (
         "column 'base_price' cannot hold Infinity"
     )
+
+
+def test_a_key_without_unique_index_fails_before_any_write_naming_the_fix(
+    erp_conn: psycopg.Connection, make_job: JobFactory
+) -> None:
+    """Without a unique index on the key, the merge's ON CONFLICT would fail mid-load with
+    Postgres' raw message; the transform step refuses first, naming table, key and the
+    statement to run, and after running it the same mapping loads."""
+    erp_conn.execute("ALTER TABLE products_product DROP CONSTRAINT products_product_legacy_id_key")
+    erp_conn.execute("CREATE UNIQUE INDEX partial_legacy_id ON products_product (legacy_id) "
+                     "WHERE legacy_id <> ''")  # fmt: skip
+    job = make_job("products")
+
+    with pytest.raises(KeyNotUnique) as failure:
+        job.run_all(full=True)
+
+    message = str(failure.value)
+    statement = 'CREATE UNIQUE INDEX ON "public"."products_product" ("legacy_id");'
+    assert message.startswith(
+        "target table public.products_product has no unique index or constraint on the key "
+        "column(s) (legacy_id)"
+    )
+    assert message.endswith(f"create one: {statement}")
+    assert isinstance(failure.value, PermanentError)
+    assert erp_conn.execute("SELECT count(*) FROM products_product").fetchone() == (0,)
+    states = erp_conn.execute("SELECT last_window_end FROM sync.sync_state").fetchall()
+    assert states in ([], [(None,)])
+
+    erp_conn.execute(statement)
+    summary = make_job("products").run_all(full=True)
+    [(loaded,)] = erp_conn.execute("SELECT count(*) FROM products_product").fetchall()
+    assert summary["created"] == loaded > 0

@@ -81,6 +81,12 @@ def test_parse_filters_accepts_values_and_operators() -> None:
         ({"price": {}}, "filters.price: give a value or at least one of eq"),
         ({"price": None}, "filters.price.eq: None is not a text, number or true/false value"),
         ({"bad-name": 1}, "filters: 'bad-name' is not a field name"),
+        (
+            {"category": "Tools\x00"},
+            "filters.category.eq: 'Tools\\x00' holds a NUL character (\\x00), which neither "
+            "Postgres text nor the source can hold",
+        ),
+        ({"category": {"in": ["A", "\x00"]}}, "filters.category.in: '\\x00' holds a NUL"),
         ("category=Tools", "filters: expected an object of field → value"),
     ],
 )

@@ -6,17 +6,24 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
+import psycopg
+
 from sync_operators.cli import errors, list_mappings, state, status, validate
 from sync_operators.cli.context import CommandContext, default_mappings_dir
-from sync_operators.cli.database import DSN_ENV, DatabaseChoice
+from sync_operators.cli.database import DSN_ENV, DatabaseChoice, DatabaseUnavailable
 from sync_operators.cli.output import Output
+from sync_operators.cli.refusal import EXIT_REFUSED, Refused
 
 DESCRIPTION = """Inspect and check erp-sync: the mappings, their health and their errors;
 repair a mapping's sync state.
 
 The database (the ERP database holding the sync log) is --dsn, else $ERP_SYNC_DSN, else the
 Airflow connection --conn-id (resolved by Airflow: environment, secrets backend, metadata DB),
-else the one connection all targets keep their sync log in."""
+else the one connection all targets keep their sync log in.
+
+Exit codes: 0 answered; 1 answered, but mapping files are broken (validate: problems found);
+2 cannot answer: no such mappings folder, no sync schema in the database, an unknown mapping,
+an invalid argument or an unreadable database (one line on stderr says which)."""
 
 
 def parser() -> argparse.ArgumentParser:
@@ -84,6 +91,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         database=DatabaseChoice(dsn=args.dsn, conn_id=args.conn_id),
         output=Output(as_json=args.json),
     )
+    try:
+        return dispatch(ctx, args)
+    except (Refused, DatabaseUnavailable) as exc:
+        return refuse(ctx, str(exc))
+    except psycopg.Error as exc:
+        return refuse(ctx, f"the database refused the command's query: {exc}")
+
+
+def refuse(ctx: CommandContext, message: str) -> int:
+    """Say why the command cannot answer (on stderr, and as ``{"error": …}`` for ``--json``
+    readers of stdout); exit 2."""
+    message = " ".join(line.strip() for line in message.splitlines() if line.strip())
+    ctx.output.note(message)
+    if ctx.output.as_json:
+        ctx.output.json({"error": message})
+    return EXIT_REFUSED
+
+
+def dispatch(ctx: CommandContext, args: argparse.Namespace) -> int:
+    """Run the chosen subcommand; returns its exit code."""
     if args.command == "list":
         return list_mappings.run(ctx)
     if args.command == "validate":

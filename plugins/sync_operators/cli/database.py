@@ -32,6 +32,18 @@ class DatabaseChoice:
         """True when the user named a database (option or environment)."""
         return bool(self.dsn or self.conn_id or os.environ.get(DSN_ENV))
 
+    def describe(self, default_conn_ids: Iterable[str]) -> str:
+        """How the database was chosen, as a user would fix it: ``--dsn``, ``$ERP_SYNC_DSN``,
+        ``--conn-id erp_db`` or ``connection erp_db (the targets' sync log)``."""
+        if self.dsn:
+            return "--dsn"
+        if os.environ.get(DSN_ENV):
+            return f"${DSN_ENV}"
+        if self.conn_id:
+            return f"--conn-id {self.conn_id}"
+        names = ", ".join(sorted(set(default_conn_ids))) or "none"
+        return f"connection {names} (the targets' sync log; choose with --conn-id or --dsn)"
+
 
 def connection_dsn(conn_id: str) -> str:
     """A libpq connection string for an Airflow Postgres connection."""

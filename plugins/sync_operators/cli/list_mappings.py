@@ -10,17 +10,21 @@ from sync_operators.cli import queries
 from sync_operators.cli.context import CommandContext
 from sync_operators.cli.database import DatabaseUnavailable
 from sync_operators.cli.output import STATUS_STYLES, moment, styled
+from sync_operators.cli.refusal import Refused
 from sync_operators.dag_factory.schedules import NIGHTLY_SCHEDULE
 
 
 def run(ctx: CommandContext) -> int:
-    """Print the mappings; exit 0 (1 when the folder has broken files, listed on stderr)."""
+    """Print the mappings; exit 0 (1 when the folder has broken files, listed on stderr). The
+    database is optional here: without one, or without its sync log, the last two columns stay
+    empty and a note says why."""
     project = ctx.project()
     states: dict[str, dict[str, Any]] = {}
     try:
         with ctx.connect(project) as conn:
+            ctx.require_sync_schema(conn, project)
             states = queries.states(conn)
-    except DatabaseUnavailable as exc:
+    except (DatabaseUnavailable, Refused) as exc:
         ctx.output.note(f"Last success and status unknown: {exc}")
     rows = []
     for name, mapping in sorted(project.mappings.items()):

@@ -11,6 +11,7 @@ from typing import Any, TextIO
 
 from rich import box
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -39,6 +40,7 @@ class Output:
         self.as_json = as_json
         out = stdout or sys.stdout
         terminal = out.isatty()
+        self.terminal = terminal
         self.console = Console(file=out, width=None if terminal else WIDE, soft_wrap=False)
         self.box = box.SIMPLE_HEAD if terminal else ASCII_HEAD
         self.errors = Console(file=stderr or sys.stderr, width=WIDE, soft_wrap=True)
@@ -50,7 +52,8 @@ class Output:
     def table(
         self, title: str, columns: Sequence[str], rows: Sequence[Sequence[str | Text]]
     ) -> None:
-        """An aligned table; numeric-looking columns are right-aligned."""
+        """An aligned table; numeric-looking columns are right-aligned. Written to a pipe or a
+        file, rows are never wrapped (a reason stays on its row for grep)."""
         table = Table(title=title, title_justify="left", box=self.box, pad_edge=False)
         for index, name in enumerate(columns):
             cells = [row[index] for row in rows]
@@ -60,14 +63,17 @@ class Output:
             table.add_column(name, justify="right" if numeric else "left", no_wrap=numeric)
         for row in rows:
             table.add_row(*row)
+        if not self.terminal:
+            natural = Measurement.get(self.console, self.console.options.update_width(10**6), table)
+            self.console.width = max(WIDE, natural.maximum)
         with self.console.capture() as captured:
             self.console.print(table)
         lines = [line.rstrip() for line in captured.get().splitlines()]
         self.console.file.write("\n".join(lines).strip("\n") + "\n")
 
     def line(self, text: str | Text) -> None:
-        """One line on stdout."""
-        self.console.print(text, highlight=False)
+        """One line on stdout, never broken in two (grep and deploy logs see it whole)."""
+        self.console.print(text, highlight=False, soft_wrap=True)
 
     def note(self, text: str) -> None:
         """A remark on stderr, outside the data."""

@@ -109,19 +109,3 @@ def table_columns(conn: psycopg.Connection, schema: str, table: str) -> set[str]
         (found[0],),
     ).fetchall()
     return {row[0] for row in rows}
-
-
-def unique_column_sets(conn: psycopg.Connection, schema: str, table: str) -> list[set[str]]:
-    """Column sets of the table's unique indexes (primary key included)."""
-    rows = conn.execute(
-        """
-        SELECT array_agg(a.attname)
-        FROM pg_index i
-        JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
-        WHERE i.indrelid = to_regclass(format('%%I.%%I', %s::text, %s::text))
-          AND i.indisunique AND i.indpred IS NULL
-        GROUP BY i.indexrelid
-        """,
-        (schema, table),
-    ).fetchall()
-    return [set(columns) for (columns,) in rows]

@@ -6,7 +6,8 @@ state by hand, e.g. one an older release stored in the future (``sync status`` r
 other zones than the people repairing them. A time after now is refused. ``clear`` makes the
 next run a full sync, as a first run is. Each repair is printed and written to the sync log
 (mode ``repair``, old and new value in its note). Exit 0 on success, 2 on a bad time, an unknown
-mapping or an unreadable database.
+mapping, a database without a sync log (a repair would create one in what may be the wrong
+database) or an unreadable database.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sync_operators.cli.context import CommandContext
-from sync_operators.cli.database import DatabaseUnavailable
+from sync_operators.cli.refusal import Refused
 from sync_operators.pipeline import mapping_lock_key
 from sync_operators.state import repair
 
@@ -29,41 +30,37 @@ def parse_time(text: str) -> datetime:
         raise ValueError(f"'{text}' is not an ISO 8601 time ({EXAMPLE})") from exc
     if moment.tzinfo is None:
         raise ValueError(f"'{text}' has no time zone: give one ({EXAMPLE})")
+    try:
+        moment.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError(f"'{text}' lies outside the years 1 to 9999 in UTC") from exc
     return moment
 
 
 def run(ctx: CommandContext, action: str, mapping: str, to: str | None = None) -> int:
     """Apply ``set`` (to ``to``) or ``clear`` to the mapping's sync state and print what
-    changed."""
+    changed; raises Refused (exit 2) when it cannot."""
     project = ctx.project()
-    if mapping not in project.mappings:
-        known = ", ".join(sorted(project.mappings)) or "none"
-        ctx.output.note(f"unknown mapping '{mapping}'; valid mappings: {known}")
-        return 2
+    ctx.check_mapping(project, mapping)
     now = datetime.now(UTC)
     moment = None
     if action == "set":
         try:
             moment = parse_time(to or "")
         except ValueError as exc:
-            ctx.output.note(f"--to: {exc}")
-            return 2
+            raise Refused(f"--to: {exc}") from exc
         if moment > now:
-            ctx.output.note(
+            raise Refused(
                 f"--to: {moment.isoformat()} lies after now ({now.isoformat(timespec='seconds')}):"
                 " a sync state in the future makes every later run read nothing"
             )
-            return 2
-    try:
-        with ctx.connect(project) as conn:
-            lock = mapping_lock_key(mapping)
-            if moment is not None:
-                done = repair.set_window_end(conn, mapping, moment, now=now, lock_key=lock)
-            else:
-                done = repair.clear(conn, mapping, now=now, lock_key=lock)
-    except DatabaseUnavailable as exc:
-        ctx.output.note(str(exc))
-        return 2
+    with ctx.connect(project) as conn:
+        ctx.require_sync_schema(conn, project)
+        lock = mapping_lock_key(mapping)
+        if moment is not None:
+            done = repair.set_window_end(conn, mapping, moment, now=now, lock_key=lock)
+        else:
+            done = repair.clear(conn, mapping, now=now, lock_key=lock)
     if ctx.output.as_json:
         ctx.output.json(
             {

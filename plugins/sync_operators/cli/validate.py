@@ -8,10 +8,10 @@ import psycopg
 from sync_operators.assets import POSTGRES_LOADERS
 from sync_operators.cli import queries
 from sync_operators.cli.context import CommandContext
-from sync_operators.cli.database import DatabaseUnavailable
 from sync_operators.config.errors import ConfigError
 from sync_operators.config.loading import Project
 from sync_operators.config.models import MappingConfig
+from sync_operators.load.unique_key import missing_unique_key
 
 
 def target_errors(
@@ -37,33 +37,24 @@ def target_errors(
         for source_field, field in mapping.fields.items()
         if field.target_field not in columns
     ]
-    keys = set(mapping.key_columns)
-    if keys <= columns and keys not in queries.unique_column_sets(conn, schema, table):
-        errors.append(
-            ConfigError(
-                path,
-                "key",
-                f"{schema}.{table} has no unique index on ({', '.join(mapping.key_columns)}); "
-                "the load's merge needs one",
-            )
-        )
+    if set(mapping.key_columns) <= columns:
+        problem = missing_unique_key(conn, schema, table, mapping.key_columns)
+        if problem is not None:
+            errors.append(ConfigError(path, "key", problem))
     return errors
 
 
 def run(ctx: CommandContext) -> int:
-    """Print the problems found; exit 1 when there are any, 2 when the database is unusable."""
+    """Print the problems found; exit 1 when there are any; raises Refused or
+    DatabaseUnavailable (exit 2) when the folder is missing or the database unusable."""
     project = ctx.project()
     errors = list(project.errors)
     checked_database = False
     if ctx.database.explicit:
-        try:
-            with ctx.connect(project) as conn:
-                for mapping in project.mappings.values():
-                    errors.extend(target_errors(conn, project, mapping))
-            checked_database = True
-        except DatabaseUnavailable as exc:
-            ctx.output.note(str(exc))
-            return 2
+        with ctx.connect(project) as conn:
+            for mapping in project.mappings.values():
+                errors.extend(target_errors(conn, project, mapping))
+        checked_database = True
     if ctx.output.as_json:
         ctx.output.json(
             {

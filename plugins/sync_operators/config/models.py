@@ -178,6 +178,18 @@ class FieldMapping(StrictModel):
         parse_steps(value)
         return value
 
+    @field_validator("default")
+    @classmethod
+    def _default(cls, value: Any) -> Any:
+        """A default fills one column, so it is one value, never a list or an object."""
+        if isinstance(value, list | dict):
+            kind = "a list" if isinstance(value, list) else "an object"
+            raise ValueError(
+                f"is {kind}; a default fills one column: give one text, number, true/false or "
+                "date value (or leave it out for NULL)"
+            )
+        return value
+
     @property
     def steps(self) -> list[TransformStep]:
         """The parsed transform steps, in order."""

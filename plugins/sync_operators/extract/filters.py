@@ -128,6 +128,11 @@ def compare(value: Any, op: str, literal: Scalar) -> bool:
 
 
 def _scalar(field: str, op: str, value: Any) -> Scalar:
+    if isinstance(value, str) and "\x00" in value:
+        raise FilterError(
+            f"filters.{field}.{op}: {value!r} holds a NUL character (\\x00), which neither "
+            "Postgres text nor the source can hold, so no record can match it; remove it"
+        )
     if isinstance(value, str | bool | int) or (isinstance(value, float) and math.isfinite(value)):
         return value
     raise FilterError(f"filters.{field}.{op}: {value!r} is not a text, number or true/false value")

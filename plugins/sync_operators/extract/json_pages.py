@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from typing import Any
 
 _ESCAPES = re.compile(rb"\\u(?:0000|[dD][89abAB])")
@@ -27,10 +28,26 @@ class JsonPage(list[Any]):
     """Records decoded from a JSON body without ±Infinity, NUL or surrogate escapes."""
 
 
+class NestedTooDeeply(ValueError):
+    """The JSON body nests arrays or objects deeper than the decoder can follow."""
+
+
+def loads(content: bytes, **options: Any) -> Any:
+    """``json.loads``; a body nested deeper than Python's recursion limit raises
+    :class:`NestedTooDeeply` (a ValueError) instead of a RecursionError that names nothing."""
+    try:
+        return json.loads(content, **options)
+    except RecursionError:
+        raise NestedTooDeeply(
+            "the JSON nests arrays or objects deeper than Python can decode (about "
+            f"{sys.getrecursionlimit()} levels); no record of a healthy source nests that deep"
+        ) from None
+
+
 def decode_body(content: bytes, rows_key: str) -> Any:
-    """``json.loads(content)``, with the record list under ``rows_key`` as a :class:`JsonPage`
-    when the body allows it: no ``Infinity`` token (the decoder reports those) and no NUL or
-    surrogate escape (most bodies have no ``\\u`` at all, a substring test)."""
+    """:func:`loads` of ``content``, with the record list under ``rows_key`` as a
+    :class:`JsonPage` when the body allows it: no ``Infinity`` token (the decoder reports those)
+    and no NUL or surrogate escape (most bodies have no ``\\u`` at all, a substring test)."""
     infinities = []
 
     def constant(name: str) -> float:
@@ -38,7 +55,7 @@ def decode_body(content: bytes, rows_key: str) -> Any:
             infinities.append(name)
         return _CONSTANTS[name]
 
-    body = json.loads(content, parse_constant=constant)
+    body = loads(content, parse_constant=constant)
     if isinstance(body, dict):
         rows = body.get(rows_key)
         if type(rows) is list and not infinities and not _escapes(content):

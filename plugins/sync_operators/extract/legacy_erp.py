@@ -53,7 +53,7 @@ from sync_operators.extract.http_session import (
     body_retrying,
     build_session,
 )
-from sync_operators.extract.json_pages import decode_body
+from sync_operators.extract.json_pages import NestedTooDeeply, decode_body
 from sync_operators.extract.local_time import format_naive, local_bounds
 from sync_operators.extract.prefetch import prefetched
 
@@ -249,10 +249,17 @@ class LegacyErpExtractor(BaseExtractor):
             )
 
     def _key_span(self, rows: list[dict[str, Any]], answer: Answer, seen: int) -> tuple[Any, Any]:
-        """The first and last key of a page; every row must carry the key attribute, or rows
-        without it would never match a key condition and be lost."""
+        """The first and last key of a page; every row must be an object carrying the key
+        attribute, or rows without it would never match a key condition and be lost."""
         attribute = self.options.key_attribute
         for position, row in enumerate(rows):
+            if not isinstance(row, dict):
+                raise PermanentSourceError(
+                    f"{self._url()}: row {seen + position + 1} of __ENTITIES is not a JSON object "
+                    f"but {type(row).__name__} {_sample(row)}: the answer is no list of entities, "
+                    f"so nothing is loaded; check the endpoint and any proxy in between "
+                    f"(request: GET {answer.request})"
+                )
             if row.get(attribute) is None:
                 raise PermanentSourceError(
                     f"{self._url()}: row {seen + position + 1} has no '{attribute}', the "
@@ -315,6 +322,8 @@ class LegacyErpExtractor(BaseExtractor):
             raise BrokenBody(f"{url}: the response broke off: {exc}") from exc
         try:
             body = decode_body(content, "__ENTITIES")
+        except NestedTooDeeply as exc:
+            raise PermanentSourceError(f"{url}: {exc} (request: GET {request})") from exc
         except ValueError as exc:
             raise BrokenBody(
                 f"{url}: response is not valid JSON ({exc}); starts {content[:120]!r}"
@@ -392,6 +401,12 @@ class LegacyErpExtractor(BaseExtractor):
     def close(self) -> None:
         """Close the HTTP session."""
         self.session.close()
+
+
+def _sample(value: Any) -> str:
+    """A short ``repr`` of a value for an error message."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _json_or_none(text: str) -> Any:

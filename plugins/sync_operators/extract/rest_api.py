@@ -28,7 +28,6 @@ Retry-After (:func:`build_session`); what still fails, and 401 and 408, raise th
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -43,6 +42,7 @@ from sync_operators.errors import PermanentSourceError, SourceError
 from sync_operators.extract.base import BaseExtractor, ExtractorOptions, ExtractWindow, Page
 from sync_operators.extract.http_auth import AuthError, AuthOptions, apply_auth
 from sync_operators.extract.http_session import HttpRetryOptions, build_session
+from sync_operators.extract.json_pages import NestedTooDeeply, loads
 from sync_operators.extract.listing_guard import ListingGuard, record_fingerprint
 from sync_operators.extract.local_time import format_naive, local_bounds
 from sync_operators.transform.paths import compile_path, parse_path
@@ -322,7 +322,9 @@ class RestApiExtractor(BaseExtractor):
                 f"{self._body_start(response)}"
             )
         try:
-            body = json.loads(response.content)
+            body = loads(response.content)
+        except NestedTooDeeply as exc:
+            raise SourceError(f"{url}: {exc}") from exc
         except ValueError as exc:
             raise SourceError(
                 f"{where}: response is not valid JSON ({exc}); starts {self._body_start(response)}"

@@ -23,6 +23,7 @@ from psycopg import sql
 from sync_operators.load.base import BaseLoader, LoadResult
 from sync_operators.load.columns import ColumnSpec, describe_columns
 from sync_operators.load.deletes import DeleteTarget, delete_missing, restore_on_merge
+from sync_operators.load.unique_key import check_unique_key
 from sync_operators.staging.tables import StagingTables, create_typed_table
 
 
@@ -220,10 +221,16 @@ class PostgresTableLoader(BaseLoader):
         return sql.Identifier(self.schema, self.mapping.target_table)
 
     def describe_columns(self, staging_conn: psycopg.Connection) -> list[ColumnSpec]:
-        """Read the mapped columns' types from the catalog."""
-        return describe_columns(
+        """Read the mapped columns' types from the catalog; raises TargetSchemaError when the
+        table, a column or the unique index the merge needs on the key is missing (the
+        transform step calls this, so that is found before anything is written)."""
+        specs = describe_columns(
             staging_conn, self.schema, self.mapping.target_table, self.mapping.columns
         )
+        check_unique_key(
+            staging_conn, self.schema, self.mapping.target_table, self.mapping.key_columns
+        )
+        return specs
 
     def create_typed_staging(self, staging_conn: psycopg.Connection, tables: StagingTables) -> None:
         """Copy the target's column types into the typed staging table."""
