@@ -113,9 +113,7 @@ class SyncJob:
     def make_loader(self) -> BaseLoader:
         """Instantiate the target's loader for this mapping."""
         cls = loader_class(self.target.loader)
-        modified = self.mapping.modified_field or self.source.options.get(
-            "modified_field", "modified_date"
-        )
+        modified = self.mapping.modified_field_for(self.source)
         return cls(
             target=self.target,
             mapping=self.mapping,

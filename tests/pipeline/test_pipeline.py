@@ -611,3 +611,23 @@ def test_manual_run_without_any_success_is_a_full_sync(
 
     assert (summary["mode"], summary["created"]) == ("full", 60)
     assert state(erp_conn, "customers")["last_window_end"] == T
+
+
+def test_extractor_and_loader_agree_on_a_modified_field_set_in_the_mapping_options(
+    make_job: Any, project: Project
+) -> None:
+    """``options.extract.modified_field`` in a mapping overrides the source's: the extractor
+    filters on it, and the loader dedupes and guards versions on the same field."""
+    document = project.mappings["products"].model_dump(by_alias=True, exclude_unset=True)
+    document["options"] = {"extract": {"modified_field": "created_date"}}
+    overridden = dataclasses.replace(
+        project,
+        mappings={**project.mappings, "products": MappingConfig.model_validate(document)},
+    )
+    job = make_job(target_project=overridden)
+
+    with job.make_extractor() as extractor:
+        assert extractor.modified_field == "created_date"
+    loader = job.make_loader()
+    assert loader.modified_field == "created_date"
+    assert loader.modified_column() == "legacy_created"

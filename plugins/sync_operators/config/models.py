@@ -395,5 +395,15 @@ class MappingConfig(StrictModel):
         """``base`` (a source's or target's options) overridden by this mapping's ``section``."""
         return {**base, **self.options.get(section, {})}
 
+    def modified_field_for(self, source: SourceConfig) -> str:
+        """The source field that tells when a record changed: the mapping's ``modified_field``,
+        else its ``options.extract.modified_field``, else the source's option, else
+        ``modified_date``. The extractor filters on it and the loader dedupes and guards on it,
+        so both must ask here."""
+        if self.modified_field:
+            return self.modified_field
+        extract = self.options_for("extract", source.options)
+        return str(extract.get("modified_field") or "modified_date")
+
 
 Mode = Literal["incremental", "full"]

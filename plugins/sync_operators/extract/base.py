@@ -79,7 +79,7 @@ class BaseExtractor(ABC):
         self.mapping = mapping
         self.connection = connection
         self.options = self.Options.model_validate(mapping.options_for("extract", source.options))
-        self.modified_field = mapping.modified_field or self.options.modified_field
+        self.modified_field = mapping.modified_field_for(source)
         self._key_getters = [compile_path(field) for field in mapping.key]
 
     @classmethod
