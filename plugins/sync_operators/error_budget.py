@@ -47,12 +47,16 @@ def check_error_budget(
     limit = over_budget(mapping, extracted, failed)
     if limit is None:
         return
-    rate = failed / extracted if extracted else 1.0
-    reasons = "; ".join(first_errors())
     raise ErrorBudgetExceeded(
-        f"mapping {mapping.name}: {failed} of {extracted} records failed ({rate:.1%}), over the "
-        f"error budget ({limit}); nothing was loaded. First errors: {reasons}"
+        f"mapping {mapping.name}: {_failed_of(failed, extracted)}, over the error budget "
+        f"({limit}); nothing was loaded. First errors: {'; '.join(first_errors())}"
     )
+
+
+def _failed_of(failed: int, extracted: int) -> str:
+    """``N of M records failed (R%)``, the head of every budget message."""
+    rate = failed / extracted if extracted else 1.0
+    return f"{failed} of {extracted} records failed ({rate:.1%})"
 
 
 def check_delivery(
@@ -72,11 +76,8 @@ def check_delivery(
         limit = "the target accepted none of the records it was sent"
     if limit is None:
         return
-    rate = failed / extracted if extracted else 1.0
-    reasons = "; ".join(first_errors())
     raise DeliveryFailed(
-        f"mapping {mapping.name}: {failed} of {extracted} records failed ({rate:.1%}), "
-        f"{refused} of them refused or not acknowledged by the target ({limit}); the run failed "
-        f"and the sync state did not move, so the next run sends the window again. First "
-        f"errors: {reasons}"
+        f"mapping {mapping.name}: {_failed_of(failed, extracted)}, {refused} of them refused or "
+        f"not acknowledged by the target ({limit}); the run failed and the sync state did not "
+        f"move, so the next run sends the window again. First errors: {'; '.join(first_errors())}"
     )

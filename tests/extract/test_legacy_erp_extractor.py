@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
 import requests
+from http_stub import serving_json
 
 from erp_simulator import Dataset, SimulatorServer
 from sync_operators.config.loading import Project
@@ -420,30 +420,11 @@ DEEP_BODY = (
 )
 
 
-class DeepBodyHandler(BaseHTTPRequestHandler):
-    """A server whose answer to every entity query nests 100,000 arrays deep."""
-
-    def do_GET(self) -> None:
-        body = b"{}" if "$info" in self.path else DEEP_BODY
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet."""
-
-
 @pytest.fixture
 def deep_server() -> Iterator[ThreadingHTTPServer]:
-    """The deep-body server on a free port."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), DeepBodyHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    """A server whose answer to every entity query nests 100,000 arrays deep."""
+    with serving_json(lambda path: b"{}" if "$info" in path else DEEP_BODY) as server:
+        yield server
 
 
 def test_a_body_nested_deeper_than_python_can_decode_names_the_url(

@@ -4,14 +4,13 @@ shop API can throw at it."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 import requests
+from http_stub import serving_json
 from systems_support import ANCHOR, SHOP_TOKEN
 
 from sync_operators.config.models import MappingConfig, SourceConfig
@@ -266,34 +265,18 @@ def test_basic_auth_and_missing_secrets() -> None:
         apply_auth(session, AuthOptions(type="bearer"), ConnectionInfo(conn_id="c"))
 
 
-class DeepBodyHandler(BaseHTTPRequestHandler):
-    """An API whose answer nests 100,000 arrays deep inside its first record."""
-
-    def do_GET(self) -> None:
-        body = b'{"customers":[{"id":1,"tags":' + b"[" * 100_000 + b"]" * 100_000 + b"}]}"
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet."""
+DEEP_BODY = b'{"customers":[{"id":1,"tags":' + b"[" * 100_000 + b"]" * 100_000 + b"}]}"
 
 
 @pytest.fixture
 def deep_api() -> Iterator[ConnectionInfo]:
-    """The deep-body API on a free port, as a connection."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), DeepBodyHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    host, port = server.server_address[:2]
-    yield ConnectionInfo(
-        conn_id="webshop_api", conn_type="http", host=str(host), port=int(port),
-        schema="http", password=SHOP_TOKEN,
-    )  # fmt: skip
-    server.shutdown()
-    server.server_close()
+    """An API whose answer nests 100,000 arrays deep inside its first record, as a connection."""
+    with serving_json(lambda path: DEEP_BODY) as server:
+        host, port = server.server_address[:2]
+        yield ConnectionInfo(
+            conn_id="webshop_api", conn_type="http", host=str(host), port=int(port),
+            schema="http", password=SHOP_TOKEN,
+        )  # fmt: skip
 
 
 def test_a_body_nested_deeper_than_python_can_decode_names_the_url(
