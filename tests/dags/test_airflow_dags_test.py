@@ -4,10 +4,8 @@ row."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from conftest import DAGS_DIR, PLUGINS_DIR, ROOT
+from airflow_runs import AIRFLOW, dags_test_env, migrated_home
 
 from erp_simulator import SimulatorServer
 from sync_operators.config.loading import load_project
@@ -24,16 +22,12 @@ from sync_operators.transform.field_mapping import FieldMappingTransformer
 pytestmark = pytest.mark.airflow
 
 BERLIN = ZoneInfo("Europe/Berlin")
-AIRFLOW = str(Path(sys.executable).parent / "airflow")
 
 
 @pytest.fixture(scope="module")
 def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A throwaway AIRFLOW_HOME with a migrated SQLite metadata database."""
-    home = tmp_path_factory.mktemp("airflow-home")
-    env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
-    subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True)
-    return home
+    return migrated_home(tmp_path_factory.mktemp("airflow-home"))
 
 
 def run_dags_test(
@@ -49,22 +43,8 @@ def run_dags_test(
 ) -> str:
     """Run ``airflow dags test`` with the connections in the environment; returns its output,
     checked to be a successful run unless ``succeed`` is false."""
-    params = dict(item.split("=", 1) for item in erp_dsn.split())
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_DIR),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PLUGINS_DIR),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "ERP_SYNC_MAPPINGS_DIR": str(mappings),
-        "AIRFLOW_CONN_LEGACY_ERP_API": (
-            f"http://sync-user:s3cret-pw@{simulator.host}:{simulator.port}"
-        ),
-        "AIRFLOW_CONN_ERP_DB": (
-            f"postgresql://{params['user']}@{params['host']}:{params['port']}/{params['dbname']}"
-        ),
-        "PYTHONPATH": os.pathsep.join([str(PLUGINS_DIR), str(ROOT)]),
-    }
+    legacy = f"http://sync-user:s3cret-pw@{simulator.host}:{simulator.port}"
+    env = dags_test_env(home, mappings, legacy, erp_dsn)
     command = [AIRFLOW, "dags", "test", dag_id, logical_date]
     if conf:
         command += ["-c", conf]

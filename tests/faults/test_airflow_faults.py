@@ -12,9 +12,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from typing import Any
 import psycopg
 import pytest
 import yaml
+from airflow_runs import AIRFLOW, dags_test_env, migrated_home
 from alert_sinks import MailSink, WebhookSink
 from faultkit import FAST_OPTIONS, PRODUCTS, details, legacy_mappings, page_fetches, set_faults
 
@@ -30,7 +29,6 @@ from erp_simulator import Dataset, SimulatorServer
 pytestmark = pytest.mark.airflow
 
 ROOT = Path(__file__).resolve().parents[2]
-AIRFLOW = str(Path(sys.executable).parent / "airflow")
 USER = "erp-reader"
 PASSWORD = "pw-Zq8vXk-4711"  # distinctive, so any leak is found by a plain search
 TOKEN = "tok-9fK2mWq-0815"
@@ -40,10 +38,7 @@ LOGICAL_DATE = "2026-03-02T10:05:00+00:00"
 @pytest.fixture(scope="module")
 def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A throwaway AIRFLOW_HOME with a migrated SQLite metadata database."""
-    home = tmp_path_factory.mktemp("airflow-home")
-    env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
-    subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True)
-    return home
+    return migrated_home(tmp_path_factory.mktemp("airflow-home"))
 
 
 @pytest.fixture
@@ -68,24 +63,10 @@ def dags_test(
     home: Path, mappings: Path, simulator: SimulatorServer, erp_dsn: str, **env: str
 ) -> tuple[int, str]:
     """Run ``airflow dags test sync_products``; returns the exit code and all output."""
-    params = dict(item.split("=", 1) for item in erp_dsn.split())
-    environment = {
-        **os.environ,
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "ERP_SYNC_MAPPINGS_DIR": str(mappings),
-        "ERP_SYNC_RETRY_DELAY": "0",
-        "AIRFLOW_CONN_LEGACY_ERP_API": (
-            f"http://{USER}:{PASSWORD}@{simulator.host}:{simulator.port}?token={TOKEN}"
-        ),
-        "AIRFLOW_CONN_ERP_DB": (
-            f"postgresql://{params['user']}@{params['host']}:{params['port']}/{params['dbname']}"
-        ),
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "plugins"), str(ROOT)]),
-        **env,
-    }
+    legacy = f"http://{USER}:{PASSWORD}@{simulator.host}:{simulator.port}?token={TOKEN}"
+    environment = dags_test_env(
+        home, mappings, legacy, erp_dsn, **{"ERP_SYNC_RETRY_DELAY": "0", **env}
+    )
     result = subprocess.run(
         [AIRFLOW, "dags", "test", "sync_products", LOGICAL_DATE, "-c", '{"full": true}'],
         env=environment,

@@ -5,16 +5,15 @@ the allowed ones; the trigger form refuses unknown filter fields before a run ex
 from __future__ import annotations
 
 import copy
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 from airflow.sdk.exceptions import ParamValidationError
+from airflow_runs import AIRFLOW, dags_test_env, migrated_home
 
 from erp_simulator import SimulatorServer
 from sync_operators.config.loading import load_project
@@ -24,7 +23,6 @@ from sync_operators.run_options import RunOptions, RunOptionsError, Selection
 
 ROOT = Path(__file__).resolve().parents[2]
 MAPPINGS_DIR = ROOT / "include" / "mappings"
-AIRFLOW = str(Path(sys.executable).parent / "airflow")
 
 
 @pytest.fixture(scope="module")
@@ -90,33 +88,15 @@ def test_nightly_form_is_unchanged_by_mapping_filters(dags: dict[str, Any]) -> N
 @pytest.fixture(scope="module")
 def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A throwaway AIRFLOW_HOME with a migrated SQLite metadata database."""
-    home = tmp_path_factory.mktemp("airflow-home")
-    env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
-    subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True)
-    return home
+    return migrated_home(tmp_path_factory.mktemp("airflow-home"))
 
 
 def dags_test(
     home: Path, mappings: Path, simulator: SimulatorServer, erp_dsn: str, conf: str
 ) -> str:
     """``airflow dags test sync_products`` with ``conf``; returns its output."""
-    params = dict(item.split("=", 1) for item in erp_dsn.split())
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "ERP_SYNC_MAPPINGS_DIR": str(mappings),
-        "ERP_SYNC_TASK_RETRIES": "2",
-        "AIRFLOW_CONN_LEGACY_ERP_API": (
-            f"http://sync-user:s3cret-pw@{simulator.host}:{simulator.port}"
-        ),
-        "AIRFLOW_CONN_ERP_DB": (
-            f"postgresql://{params['user']}@{params['host']}:{params['port']}/{params['dbname']}"
-        ),
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "plugins"), str(ROOT)]),
-    }
+    legacy = f"http://sync-user:s3cret-pw@{simulator.host}:{simulator.port}"
+    env = dags_test_env(home, mappings, legacy, erp_dsn, ERP_SYNC_TASK_RETRIES="2")
     command = [AIRFLOW, "dags", "test", "sync_products", "2026-03-02T10:05:00+00:00", "-c", conf]
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
     return result.stdout + result.stderr
