@@ -45,6 +45,8 @@ def main() -> int:
                 line = run_model_check(harness, histories, seed)
             except AssertionError as divergence:
                 print(divergence, file=sys.stderr)
+                for note in getattr(divergence, "__notes__", []):
+                    print(note, file=sys.stderr)
                 print(f"model check: divergence, seed {seed} (replay: MODEL_SEED={seed})")
                 return 1
     finally:

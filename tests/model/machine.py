@@ -221,6 +221,7 @@ class SyncModel(RuleBasedStateMachine):
         """The server starts (or stops) answering fewer records per page than asked for."""
         self.page_cap = cap
         self._faults({})
+        self.outage = False  # a new plan: any fault waiting for the next run is gone
 
     @rule(fault=st.sampled_from(sorted(TRANSIENT_FAULTS)), page=st.integers(1, 3))
     def transient_fault(self, fault: str, page: int) -> None:
