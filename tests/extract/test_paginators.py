@@ -19,6 +19,7 @@ from sync_operators.config.models import MappingConfig, SourceConfig
 from sync_operators.connection import ConnectionInfo
 from sync_operators.errors import PermanentSourceError, SourceError
 from sync_operators.extract.base import ExtractWindow
+from sync_operators.extract.paginators import BasePaginator
 from sync_operators.extract.rest_api import RestApiExtractor, RestApiOptions
 
 BODY_LINK = "erp_sync_examples.next_link.BodyLinkPaginator"
@@ -52,6 +53,12 @@ def api(body_for: BodyFor) -> Iterator[Api]:
             conn_id="things_api", conn_type="http", host=str(host), port=int(port)
         )
         yield Api(connection, requested)
+
+
+class OptionlessPaginator(BasePaginator):
+    """A paginator whose Options model does not build on PaginatorOptions."""
+
+    Options = dict  # type: ignore[assignment]
 
 
 def extractor(server: Api, **options: Any) -> RestApiExtractor:
@@ -135,6 +142,11 @@ def test_a_users_paginator_stops_at_a_link_back() -> None:
         (
             {"type": "erp_sync_examples.csv_source.CsvFileExtractor"},
             "is not a subclass of sync_operators.extract.paginators.BasePaginator",
+        ),
+        (
+            {"type": "test_paginators.OptionlessPaginator"},
+            "OptionlessPaginator.Options must be a subclass of "
+            "sync_operators.extract.paginators.PaginatorOptions",
         ),
     ],
 )

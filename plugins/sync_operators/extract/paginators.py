@@ -227,7 +227,13 @@ def paginator_options(value: Any) -> PaginatorOptions:
     if not isinstance(value, Mapping):
         raise ValueError("pagination must be a mapping with a 'type'")
     reference = str(value.get("type", PaginatorOptions.model_fields["type"].default))
-    options_model = paginator_class(reference).Options
+    paginator = paginator_class(reference)
+    options_model = paginator.Options
+    if not (isinstance(options_model, type) and issubclass(options_model, PaginatorOptions)):
+        raise ValueError(
+            f"{reference}.Options must be a subclass of "
+            f"{PaginatorOptions.__module__}.{PaginatorOptions.__name__}"
+        )
     try:
         return options_model.model_validate({**value, "type": reference})
     except ValidationError as exc:
