@@ -1,4 +1,5 @@
-# erp-sync: `make demo` runs a real sync of the demo data; `make test` runs lint and the test suite.
+# erp-sync: `make demo` runs a real sync of the demo data; `make test` runs lint and the test suite;
+# `make test-unit` runs the fast unit tier alone (no Postgres needed).
 # Both create (once) and reuse the virtual environment in .venv.
 
 SHELL := /bin/bash
@@ -9,7 +10,7 @@ STAMP := $(VENV)/.installed
 BENCH_SIZES ?= 100000 1000000
 BENCH_REPEAT ?= 3
 
-.PHONY: venv lint format test check-model demo simulator bench clean
+.PHONY: venv lint format test test-unit check-model demo simulator bench clean
 
 venv: $(STAMP)
 
@@ -32,6 +33,9 @@ format: venv
 test: lint
 	scripts/ensure_postgres.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-unit: venv
+	$(BIN)/python -m pytest -m unit $(PYTEST_ARGS)
 
 # The model check: MODEL_HISTORIES random histories (default 1000) from MODEL_SEED (default fresh).
 check-model: venv

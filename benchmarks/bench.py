@@ -17,7 +17,8 @@ measures, each repeated and reported as median (min, max):
 
 Every workload runs in its own subprocess, so its peak RSS is its own; every workload set gets
 fresh databases cloned from a template holding include/sql/demo_erp_schema.sql, all dropped at
-the end. Prints one table and writes the same as JSON under benchmarks/results/.
+the end. Prints one table and writes the same as JSON under benchmarks/runs/ (git-ignored; the
+results the README cites are kept in benchmarks/results/).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ from psycopg import sql
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-RESULTS = BENCH / "results"
+RESULTS = BENCH / "runs"
 DLT_VENV = BENCH / ".venv-dlt"
 MAPPINGS_DIR = ROOT / "include" / "mappings"
 SCHEMA_SQL = ROOT / "include" / "sql" / "demo_erp_schema.sql"
@@ -97,7 +98,7 @@ def parse_args() -> argparse.Namespace:
         "--profile",
         action="store_true",
         help="also run erp_full (first page size) under py-spy for each size; writes "
-        "results/profile_full_<N>.txt (collapsed stacks) and a phase breakdown",
+        "runs/profile_full_<N>.txt (collapsed stacks) and a phase breakdown",
     )
     parser.add_argument("--tag", default="", help="suffix of the results file name")
     return parser.parse_args()
@@ -898,7 +899,7 @@ def main() -> int:
     temporary.write_text(text)
     os.replace(temporary, path)
     (RESULTS / "latest.json").write_text(text)
-    print(f"\nwritten {path.relative_to(ROOT)} (and results/latest.json)")
+    print(f"\nwritten {path.relative_to(ROOT)} (and runs/latest.json)")
     return 0
 
 

@@ -1,4 +1,5 @@
-"""Short names for the built-in extractor, transformer and loader classes, and class resolution.
+"""Short names for the built-in extractor, transformer, loader and paginator classes, and class
+resolution.
 
 A mapping file names its classes either by a short name registered here or by a dotted path to a
 user's own subclass; either way the class must subclass the right base class or it is rejected.
@@ -19,6 +20,13 @@ TRANSFORMERS: dict[str, str] = {
 LOADERS: dict[str, str] = {
     "postgres": "sync_operators.load.postgres.PostgresTableLoader",
     "http_api": "sync_operators.load.http_api.HttpApiLoader",
+}
+PAGINATORS: dict[str, str] = {
+    "none": "sync_operators.extract.paginators.NoPaginator",
+    "page": "sync_operators.extract.paginators.PagePaginator",
+    "offset": "sync_operators.extract.paginators.OffsetPaginator",
+    "cursor": "sync_operators.extract.paginators.CursorPaginator",
+    "link_header": "sync_operators.extract.paginators.LinkHeaderPaginator",
 }
 
 

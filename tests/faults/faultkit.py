@@ -1,6 +1,6 @@
-"""Helpers of the fault suite: fast source options, the simulator's fault controls over HTTP, and
-the invariant every fault test asserts (every extracted record is accounted for, and every failed
-record has its detail row)."""
+"""Helpers of the fault suite: fast source options and the invariant every fault test asserts
+(every extracted record is accounted for, and every failed record has its detail row). The
+simulator's fault controls are in tests/simulator_control.py."""
 
 from __future__ import annotations
 
@@ -10,10 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-import requests
 import yaml
 
-from erp_simulator import SimulatorServer
 from sync_operators.config.loading import Project
 from sync_operators.pipeline import SyncJob
 
@@ -59,26 +57,6 @@ def with_mapping(project: Project, name: str, **changes: Any) -> Project:
     """A copy of ``project`` with some fields of one mapping replaced."""
     mappings = {**project.mappings, name: project.mappings[name].model_copy(update=changes)}
     return dataclasses.replace(project, mappings=mappings)
-
-
-def set_faults(simulator: SimulatorServer, plan: dict[str, Any]) -> dict[str, Any]:
-    """Set the simulator's fault plan through its control endpoint."""
-    response = requests.post(f"{simulator.url}/control/faults", json=plan, timeout=5)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def clear_faults(simulator: SimulatorServer) -> None:
-    """Clear the simulator's fault plan through its control endpoint."""
-    response = requests.delete(f"{simulator.url}/control/faults", timeout=5)
-    assert response.status_code == 200, response.text
-
-
-def page_fetches(simulator: SimulatorServer, table: str = "Products") -> dict[int, int]:
-    """How often each page was requested since the plan was set, read over HTTP."""
-    response = requests.get(f"{simulator.url}/control/stats", timeout=5)
-    counts = response.json()["page_fetches"].get(table, {})
-    return {int(page): count for page, count in counts.items()}
 
 
 def log_row(conn: psycopg.Connection, job: SyncJob) -> dict[str, Any]:

@@ -22,7 +22,8 @@ import pytest
 import yaml
 from airflow_runs import AIRFLOW, dags_test_env, migrated_home
 from alert_sinks import MailSink, WebhookSink
-from faultkit import FAST_OPTIONS, PRODUCTS, details, legacy_mappings, page_fetches, set_faults
+from faultkit import FAST_OPTIONS, PRODUCTS, details, legacy_mappings
+from simulator_control import page_fetches, set_faults
 
 from erp_simulator import Dataset, SimulatorServer
 

@@ -14,12 +14,12 @@ from faultkit import (
     PRODUCTS,
     assert_accounted,
     details,
-    set_faults,
     sync_state,
     target_count,
     target_snapshot,
     with_mapping,
 )
+from simulator_control import set_faults
 
 from erp_simulator import SimulatorServer
 from erp_simulator.faults import BAD_DATE, LONG_ID_255, LONG_ID_256, NON_LATIN_NAME

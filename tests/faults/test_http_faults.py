@@ -15,17 +15,8 @@ from typing import Any
 import psycopg
 import pytest
 import urllib3
-from faultkit import (
-    FAST_OPTIONS,
-    PAGES,
-    PRODUCTS,
-    assert_accounted,
-    clear_faults,
-    page_fetches,
-    set_faults,
-    sync_state,
-    target_count,
-)
+from faultkit import FAST_OPTIONS, PAGES, PRODUCTS, assert_accounted, sync_state, target_count
+from simulator_control import clear_faults, page_fetches, set_faults
 
 from erp_simulator import SimulatorServer
 from sync_operators.extract.http_session import HttpRetryOptions, build_session

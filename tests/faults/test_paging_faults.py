@@ -20,13 +20,12 @@ from faultkit import (
     FAST_OPTIONS,
     PRODUCTS,
     assert_accounted,
-    page_fetches,
-    set_faults,
     sync_state,
     target_count,
     target_snapshot,
     with_source_options,
 )
+from simulator_control import page_fetches, set_faults
 from sync_queries import target_rows
 
 from erp_simulator import SimulatorServer

@@ -1,7 +1,8 @@
 """Extractor for ordinary JSON REST APIs (webshops and the like), configured in YAML alone.
 
 - pagination: ``page`` (page number), ``offset`` (offset/limit), ``cursor`` (the next cursor read
-  from the response body) or ``link_header`` (``Link: <…>; rel="next"``), or ``none``;
+  from the response body) or ``link_header`` (``Link: <…>; rel="next"``), or ``none``, or the
+  dotted path of a user's paginator class (:mod:`sync_operators.extract.paginators`);
 - ``records_path``: where the list of records sits in the response body (dotted path);
 - ``incremental``: the window as query parameters (``updated_at_min=<ISO>``), rendered in the
   source's time zone;
@@ -32,7 +33,7 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import requests
@@ -45,37 +46,22 @@ from sync_operators.extract.http_session import HttpRetryOptions, build_session
 from sync_operators.extract.json_pages import NestedTooDeeply, loads
 from sync_operators.extract.listing_guard import ListingGuard, record_fingerprint
 from sync_operators.extract.local_time import format_naive, local_bounds
+from sync_operators.extract.paginators import (
+    PageAnswer,
+    PageOptions,
+    PageRequest,
+    PaginatorOptions,
+    paginator_class,
+    paginator_options,
+)
 from sync_operators.transform.paths import compile_path, parse_path
 
 BODY_START = 160
 """How much of an error response's body goes into a message."""
 
-_Answer = tuple[list[dict[str, Any]], Any, requests.Response]
-"""One page: its records, the decoded body and the response."""
-
 
 class _Options(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class PaginationOptions(_Options):
-    """How the API pages: ``type`` and the names of its query parameters."""
-
-    type: Literal["none", "page", "offset", "cursor", "link_header"] = "page"
-    size_param: str | None = "limit"
-    """Query parameter carrying ``page_size`` (None: the API decides)."""
-    page_param: str = "page"
-    first_page: int = 1
-    offset_param: str = "offset"
-    cursor_param: str = "cursor"
-    cursor_path: str = "next_cursor"
-    """Dotted path of the next cursor in the response body; empty or missing ends paging."""
-
-    @field_validator("cursor_path")
-    @classmethod
-    def _path(cls, value: str) -> str:
-        parse_path(value)
-        return value
 
 
 class IncrementalOptions(_Options):
@@ -110,7 +96,9 @@ class RestApiOptions(ExtractorOptions, HttpRetryOptions):
 
     base_path: str = ""
     records_path: str | None = None
-    pagination: PaginationOptions = Field(default_factory=PaginationOptions)
+    pagination: PaginatorOptions = Field(default_factory=PageOptions)
+    """``type`` names the paginator (see :mod:`sync_operators.extract.paginators`); the other
+    keys are its options."""
     incremental: IncrementalOptions | None = None
     auth: AuthOptions = Field(default_factory=AuthOptions)
     params: dict[str, str] = Field(default_factory=dict)
@@ -126,6 +114,11 @@ class RestApiOptions(ExtractorOptions, HttpRetryOptions):
         if value is not None:
             parse_path(value)
         return value
+
+    @field_validator("pagination", mode="before")
+    @classmethod
+    def _pagination(cls, value: Any) -> PaginatorOptions:
+        return paginator_options(value)
 
 
 def render_moment(moment: datetime, zone: ZoneInfo, style: str, *, upper: bool) -> str:
@@ -160,7 +153,7 @@ class RestApiExtractor(BaseExtractor):
             raise SourceError(str(exc)) from exc
         records_path = self.options.records_path
         self._records_of = compile_path(records_path) if records_path else None
-        self._cursor_of = compile_path(self.options.pagination.cursor_path)
+        self._paginator = paginator_class(self.options.pagination.type)
         explode = self.options.explode
         self._children_of = compile_path(explode.path) if explode else None
         total_path = self.options.total_path
@@ -190,33 +183,32 @@ class RestApiExtractor(BaseExtractor):
         return params
 
     def pages(self, window: ExtractWindow, filters: Sequence[Any] = ()) -> Iterator[Page]:
-        """Yield the endpoint's records page by page, following the configured pagination, and
+        """Yield the endpoint's records page by page, following the configured paginator, and
         fail unless the listing was read whole (see the module docstring)."""
         params = {**self.options.params, **self.window_params(window)}
         pagination = self.options.pagination
         if pagination.size_param:
             params[pagination.size_param] = str(self.options.page_size)
         guard = ListingGuard(self.url, self._listing_key, self._total_of, self.options.total_path)
-        kind = pagination.type
-        if kind == "link_header":
-            pages = self._link_pages(params)
-        elif kind == "cursor":
-            pages = self._cursor_pages(params)
-        elif kind == "none":
-            pages = iter([self._fetch_response(self.url, params)])
-        else:
-            pages = self._numbered_pages(params, guard)
+        paginator = self._paginator(pagination, guard=guard, safe=self._safe)
+        request = paginator.first_request(self.url, params)
         max_pages = self.options.max_pages
-        for number, (records, body, response) in enumerate(pages, start=1):
+        number = 0
+        while True:
+            answer = self._fetch(request)
+            number += 1
             if number > max_pages:
                 raise PermanentSourceError(
                     f"{self._safe(self.url)}: more than max_pages={max_pages} pages "
                     f"({guard.returned} records so far) and the API has not ended the listing; "
                     "raise max_pages if the endpoint really holds that much"
                 )
-            guard.see(records, body, self._safe(response.url or self.url))
-            if records:
-                yield self._explode(records)
+            guard.see(answer.records, answer.body, self._safe(answer.response.url or self.url))
+            if answer.records:
+                yield self._explode(answer.records)
+            if paginator.ended(request, answer):
+                break
+            request = paginator.next_request(request, answer)
         guard.finish()
 
     def _listing_key(self, record: Mapping[str, Any]) -> str:
@@ -224,57 +216,6 @@ class RestApiExtractor(BaseExtractor):
         the key) the record's canonical JSON."""
         key = None if self.options.explode else self.record_key(record)
         return key if key is not None else record_fingerprint(record)
-
-    def _numbered_pages(self, params: dict[str, str], guard: ListingGuard) -> Iterator[_Answer]:
-        pagination = self.options.pagination
-        position = pagination.first_page if pagination.type == "page" else 0
-        name = pagination.page_param if pagination.type == "page" else pagination.offset_param
-        while True:
-            answer = self._fetch_response(self.url, {**params, name: str(position)})
-            yield answer
-            records = answer[0]
-            if not records or guard.reached_total():
-                return
-            position += 1 if pagination.type == "page" else len(records)
-
-    def _cursor_pages(self, params: dict[str, str]) -> Iterator[_Answer]:
-        pagination = self.options.pagination
-        seen: set[str] = set()
-        cursor: str | None = None
-        while True:
-            page_params = params if cursor is None else {**params, pagination.cursor_param: cursor}
-            answer = self._fetch_response(self.url, page_params)
-            yield answer
-            body = answer[1]
-            cursor = self._cursor_of(body) if isinstance(body, Mapping) else None
-            if cursor is None or cursor == "":
-                return
-            cursor = str(cursor)
-            if cursor in seen:
-                raise PermanentSourceError(
-                    f"{self._safe(answer[2].url or self.url)}: the API sent cursor {cursor!r} a "
-                    "second time; stopping instead of paging forever"
-                )
-            seen.add(cursor)
-
-    def _link_pages(self, params: dict[str, str]) -> Iterator[_Answer]:
-        seen: set[str] = set()
-        url: str | None = self.url
-        page_params: dict[str, str] | None = params
-        while url is not None:
-            answer = self._fetch_response(url, page_params)
-            yield answer
-            link = answer[2].links.get("next", {}).get("url")
-            if not link:
-                return
-            url = urljoin(url, link)
-            if url in seen:
-                raise PermanentSourceError(
-                    f"{self._safe(self.url)}: the Link header points back to {self._safe(url)}, "
-                    "a page already read; stopping instead of paging forever"
-                )
-            seen.add(url)
-            page_params = None
 
     def _explode(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         explode, children_of = self.options.explode, self._children_of
@@ -293,7 +234,8 @@ class RestApiExtractor(BaseExtractor):
                 exploded.append(item)
         return exploded
 
-    def _fetch_response(self, url: str, params: dict[str, str] | None) -> _Answer:
+    def _fetch(self, request: PageRequest) -> PageAnswer:
+        url, params = request.url, request.params
         try:
             response = self.session.get(url, params=params, timeout=self.options.timeout)
         except requests.RequestException as exc:
@@ -338,7 +280,7 @@ class RestApiExtractor(BaseExtractor):
             raise SourceError(f"{where}: response has no list of records {path}".rstrip())
         if not all(isinstance(record, dict) for record in records):
             raise SourceError(f"{where}: the records are not all JSON objects")
-        return records, body, response
+        return PageAnswer(records, body, response)
 
     def _mask(self, text: str) -> str:
         secrets = self.connection.secrets() if self.connection else []

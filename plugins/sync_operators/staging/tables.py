@@ -75,19 +75,6 @@ def create_raw_table(conn: psycopg.Connection, tables: StagingTables) -> None:
         _mark_created(cur, tables.raw_table)
 
 
-def copy_raw_records(
-    conn: psycopg.Connection, tables: StagingTables, rows: Iterable[tuple[int, str | None, str]]
-) -> int:
-    """COPY ``(seq, key, record_json)`` rows into the raw table; returns the row count."""
-    count = 0
-    statement = sql.SQL("COPY {} (_seq, _key, _record) FROM STDIN").format(tables.raw_table)
-    with conn.cursor() as cur, cur.copy(statement) as copy:
-        for row in rows:
-            copy.write_row(row)
-            count += 1
-    return count
-
-
 def iter_raw_chunks(
     conn: psycopg.Connection, tables: StagingTables, chunk_size: int
 ) -> Iterator[list[tuple[int, str | None, Any]]]:

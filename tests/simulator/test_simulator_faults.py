@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import requests
-from faultkit import clear_faults, page_fetches, set_faults
+from simulator_control import clear_faults, page_fetches, set_faults
 
 from erp_simulator import SimulatorServer
 

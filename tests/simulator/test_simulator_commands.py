@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from systems_support import ROOT
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
