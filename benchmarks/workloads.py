@@ -81,8 +81,8 @@ def fetch_floor(spec: dict[str, Any]) -> list[dict[str, Any]]:
 
 def make_job(spec: dict[str, Any]) -> Any:
     """A SyncJob for the products mapping, as tests/conftest.py builds one (no Airflow)."""
+    from sync_operators.common.connection import ConnectionInfo
     from sync_operators.config.loading import load_project
-    from sync_operators.connection import ConnectionInfo
     from sync_operators.pipeline import SyncJob
     from sync_operators.state.log import RunIdentity
 

@@ -28,7 +28,7 @@ from faultkit import (
 )
 
 from erp_simulator import SimulatorServer
-from sync_operators.extract.http_session import HttpRetryOptions, build_session
+from sync_operators.common.http_session import HttpRetryOptions, build_session
 from sync_operators.extract.legacy_erp import SourceError
 from sync_operators.pipeline import SyncJob
 

@@ -9,8 +9,8 @@ from collections.abc import Callable
 import psycopg
 import pytest
 
+from sync_operators.common.columns import TargetSchemaError
 from sync_operators.extract.legacy_erp import SourceError
-from sync_operators.load.columns import TargetSchemaError
 from sync_operators.next_steps import FailureContext, next_steps
 from sync_operators.operators.publish import changed_rows
 from sync_operators.pipeline import SyncJob

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from sync_operators.common.paths import compile_path, parse_path
 from sync_operators.config.models import MappingConfig
-from sync_operators.transform.paths import compile_path, parse_path
 
 ORDER = {
     "billing": {"address": {"city": "Wien", "zip": None}},

@@ -12,8 +12,8 @@ import pytest
 from sync_queries import log_row
 from systems_support import ids_by_legacy_id, seed_erp
 
+from sync_operators.common.connection import ConnectionInfo
 from sync_operators.config.loading import Project
-from sync_operators.connection import ConnectionInfo
 from sync_operators.state import deferred
 from sync_operators.transform.lookup import LookupFailed
 from webshop_simulator import ShopServer

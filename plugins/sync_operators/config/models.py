@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from sync_operators.common.paths import is_path, parse_path
 from sync_operators.config.delete_policy import DeletePolicy
 from sync_operators.config.durations import parse_duration
 from sync_operators.config.notify import NotifyTarget
 from sync_operators.extract.filters import FIELD_PATTERN as FILTER_FIELD_PATTERN
-from sync_operators.transform.paths import is_path, parse_path
 from sync_operators.transform.transforms import TransformStep, parse_steps
 
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,49}")

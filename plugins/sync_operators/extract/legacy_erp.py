@@ -44,16 +44,16 @@ from zoneinfo import ZoneInfo
 import requests
 from pydantic import Field
 
-from sync_operators.errors import PermanentSourceError, SourceError
-from sync_operators.extract.base import BaseExtractor, ExtractorOptions, ExtractWindow, Page
-from sync_operators.extract.filters import COMPARISONS, FilterCondition, Scalar
-from sync_operators.extract.http_session import (
+from sync_operators.common.http_session import (
     RETRY_STATUSES,
     HttpRetryOptions,
     body_retrying,
     build_session,
 )
-from sync_operators.extract.json_pages import NestedTooDeeply, decode_body
+from sync_operators.common.json_pages import NestedTooDeeply, decode_body
+from sync_operators.errors import PermanentSourceError, SourceError
+from sync_operators.extract.base import BaseExtractor, ExtractorOptions, ExtractWindow, Page
+from sync_operators.extract.filters import COMPARISONS, FilterCondition, Scalar
 from sync_operators.extract.local_time import format_naive, local_bounds
 from sync_operators.extract.prefetch import prefetched
 

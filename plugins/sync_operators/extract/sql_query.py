@@ -22,11 +22,11 @@ from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
 from pydantic import Field, field_validator
 
-from sync_operators.connection import ConnectionInfo
+from sync_operators.common.connection import ConnectionInfo
+from sync_operators.common.paths import is_path
 from sync_operators.errors import PermanentSourceError, SourceError
 from sync_operators.extract.base import BaseExtractor, ExtractorOptions, ExtractWindow, Page
 from sync_operators.extract.local_time import local_bounds
-from sync_operators.transform.paths import is_path
 
 LIBPQ_EXTRAS = frozenset(
     {

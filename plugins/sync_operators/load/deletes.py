@@ -28,10 +28,10 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from sync_operators.common.columns import ColumnSpec
 from sync_operators.config.delete_policy import DeletePolicy
 from sync_operators.config.models import MappingConfig, SourceConfig
 from sync_operators.errors import PermanentError
-from sync_operators.load.columns import ColumnSpec
 from sync_operators.staging.tables import StagingTables
 from sync_operators.transform.field_mapping import FieldMappingTransformer
 

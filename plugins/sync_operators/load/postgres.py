@@ -20,8 +20,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from sync_operators.common.columns import ColumnSpec, describe_columns
 from sync_operators.load.base import BaseLoader, LoadResult
-from sync_operators.load.columns import ColumnSpec, describe_columns
 from sync_operators.load.deletes import DeleteTarget, delete_missing, restore_on_merge
 from sync_operators.load.unique_key import check_unique_key
 from sync_operators.staging.tables import StagingTables, create_typed_table

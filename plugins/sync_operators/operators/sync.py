@@ -14,9 +14,9 @@ from typing import Any
 import psycopg
 from airflow.sdk import BaseHook, BaseOperator, Context
 
+from sync_operators.common.connection import ConnectionInfo
 from sync_operators.config.errors import ConfigErrors
 from sync_operators.config.loading import load_project
-from sync_operators.connection import ConnectionInfo
 from sync_operators.error_budget import ErrorBudgetExceeded
 from sync_operators.errors import PermanentError
 from sync_operators.next_steps import FailureContext, next_steps

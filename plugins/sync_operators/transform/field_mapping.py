@@ -10,10 +10,10 @@ from typing import Any
 
 import psycopg
 
+from sync_operators.common.paths import compile_path, is_path
 from sync_operators.errors import RecordDeferred, RecordError, RecordRejected
 from sync_operators.transform.base import BaseTransformer, Row
 from sync_operators.transform.lookup import Lookup
-from sync_operators.transform.paths import compile_path, is_path
 from sync_operators.transform.transforms import TransformError, compile_steps
 
 FieldFunction = Callable[[Mapping[str, Any]], Any]

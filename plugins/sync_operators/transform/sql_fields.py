@@ -6,7 +6,7 @@ its JSON type (``jsonb_typeof``), to
 - a *guard*: the input is plain, i.e. the value expression cannot fail on it and gives exactly
   what Python gives (a guard never fails itself);
 - a *value*: the typed value, time zone and ``default:`` included, valid where the guard holds;
-- *checks*: :meth:`~sync_operators.load.columns.ColumnSpec.check` as predicates on the value.
+- *checks*: :meth:`~sync_operators.common.columns.ColumnSpec.check` as predicates on the value.
 
 The guards are deliberately narrow. Where Python and Postgres could differ they send the value to
 the Python path: ``str.strip`` is Unicode-wide (``btrim`` gets Python's whitespace set),
@@ -27,9 +27,9 @@ import psycopg
 from psycopg import sql
 from psycopg.adapt import PyFormat, Transformer
 
+from sync_operators.common.columns import ColumnSpec
+from sync_operators.common.paths import is_path
 from sync_operators.config.models import FieldMapping
-from sync_operators.load.columns import ColumnSpec
-from sync_operators.transform.paths import is_path
 from sync_operators.transform.zone_offsets import wall_offsets
 
 PYTHON_WHITESPACE = (
