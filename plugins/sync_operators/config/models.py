@@ -100,6 +100,11 @@ class SourceConfig(StrictModel):
             raise ValueError(f"unknown time zone '{value}' (use an IANA name)") from None
         return value
 
+    @property
+    def zone(self) -> ZoneInfo:
+        """The source's zone: naive timestamps it sends are wall-clock time there."""
+        return ZoneInfo(self.timezone)
+
 
 class TargetConfig(StrictModel):
     """A system records go to (the seed's SyncTarget). Staging and the sync log live in the
@@ -394,6 +399,11 @@ class MappingConfig(StrictModel):
     def options_for(self, section: str, base: dict[str, Any]) -> dict[str, Any]:
         """``base`` (a source's or target's options) overridden by this mapping's ``section``."""
         return {**base, **self.options.get(section, {})}
+
+    def schema_in(self, target: TargetConfig) -> str:
+        """The schema of the target table: the mapping's ``schema``, else the target's. Loaders,
+        asset URIs, the CLI and DAG docs all name the table, so all ask here."""
+        return self.db_schema or target.db_schema
 
     def modified_field_for(self, source: SourceConfig) -> str:
         """The source field that tells when a record changed: the mapping's ``modified_field``,

@@ -84,7 +84,7 @@ def _add_steps(
 def _doc(project: Project, mapping: MappingConfig) -> str:
     source = project.source_of(mapping)
     target = project.target_of(mapping)
-    table = f"{mapping.db_schema or target.db_schema}.{mapping.target_table}"
+    table = f"{mapping.schema_in(target)}.{mapping.target_table}"
     return (
         f"### {mapping.name}\n\n{mapping.description}\n\n"
         f"- source: `{source.name}` ({source.extractor}, connection `{source.conn_id}`), "

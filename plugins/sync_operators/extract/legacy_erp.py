@@ -39,7 +39,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import unquote_plus
-from zoneinfo import ZoneInfo
 
 import requests
 from pydantic import Field
@@ -142,7 +141,7 @@ class LegacyErpExtractor(BaseExtractor):
         super().__init__(**kwargs)
         if self.connection is None:
             raise SourceError(f"source '{self.source.name}' needs an HTTP connection")
-        self.zone = ZoneInfo(self.source.timezone)
+        self.zone = self.source.zone
         self.base_url = self.connection.base_url() + self.options.rest_path.rstrip("/")
         self.session = build_session(self.options, statuses=SESSION_STATUSES)
         self._logged_in = False

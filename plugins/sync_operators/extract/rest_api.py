@@ -150,7 +150,7 @@ class RestApiExtractor(BaseExtractor):
         super().__init__(**kwargs)
         if self.connection is None:
             raise SourceError(f"source '{self.source.name}' needs an HTTP connection")
-        self.zone = ZoneInfo(self.source.timezone)
+        self.zone = self.source.zone
         base = self.connection.base_url() + "/" + self.options.base_path.strip("/")
         self.url = base.rstrip("/") + "/" + self.mapping.endpoint.lstrip("/")
         self.session = build_session(self.options)

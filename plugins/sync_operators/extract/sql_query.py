@@ -14,7 +14,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator, Sequence
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 import psycopg
 from psycopg import sql
@@ -84,7 +83,7 @@ class SqlQueryExtractor(BaseExtractor):
         super().__init__(**kwargs)
         if self.connection is None:
             raise SourceError(f"source '{self.source.name}' needs a Postgres connection")
-        self.zone = ZoneInfo(self.source.timezone)
+        self.zone = self.source.zone
         self._conn: psycopg.Connection | None = None
 
     def relation(self) -> sql.Composable:

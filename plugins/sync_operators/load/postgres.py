@@ -213,7 +213,7 @@ class PostgresTableLoader(BaseLoader):
     @property
     def schema(self) -> str:
         """The target table's schema: the mapping's, else the target's."""
-        return self.mapping.db_schema or self.target.db_schema
+        return self.mapping.schema_in(self.target)
 
     @property
     def table(self) -> sql.Identifier:
