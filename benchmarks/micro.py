@@ -28,9 +28,8 @@ from psycopg import sql  # noqa: E402
 from erp_simulator.generator import generate_products  # noqa: E402
 from erp_simulator.handler import encode_json  # noqa: E402
 from sync_operators.common.json_clean import dumps_clean  # noqa: E402
-from sync_operators.config.loading import load_project  # noqa: E402
-from sync_operators.config.plugins import transformer_class  # noqa: E402
 from sync_operators.load.postgres import upsert_from_staging  # noqa: E402
+from sync_operators.project import load_project, transformer_class  # noqa: E402
 
 PG = "host=127.0.0.1 port=5432 user=postgres"
 SCHEMA_SQL = ROOT / "include" / "sql" / "demo_erp_schema.sql"

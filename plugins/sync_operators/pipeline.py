@@ -19,17 +19,17 @@ import psycopg
 
 from sync_operators.common.columns import ColumnSpec
 from sync_operators.common.connection import ConnectionInfo
+from sync_operators.common.filters import FilterCondition, filters_as_json, matches_all
 from sync_operators.common.json_clean import dumps_clean
 from sync_operators.common.masking import SecretMasker
 from sync_operators.config.loading import Project
 from sync_operators.config.models import MappingConfig, SourceConfig, TargetConfig
-from sync_operators.config.plugins import extractor_class, loader_class, transformer_class
 from sync_operators.error_budget import check_delivery, check_error_budget
 from sync_operators.errors import RecordError
 from sync_operators.extract.base import BaseExtractor
-from sync_operators.extract.filters import FilterCondition, filters_as_json, matches_all
 from sync_operators.load.base import BaseLoader, LoadResult
 from sync_operators.load.deletes import failed_record_keys
+from sync_operators.project import extractor_class, loader_class, transformer_class
 from sync_operators.staging.kept import drop_kept_tables, keep_tables
 from sync_operators.staging.raw_copy import RawRow, copy_raw_pages
 from sync_operators.staging.raw_json import raw_json_encoder

@@ -78,7 +78,7 @@ def test_a_misspelt_override_is_reported_with_its_key_path(tmp_path) -> None:
 
     from systems_support import ROOT
 
-    from sync_operators.config.loading import load_project
+    from sync_operators.project import load_project
 
     folder = tmp_path / "mappings"
     shutil.copytree(ROOT / "include" / "mappings", folder)

@@ -188,7 +188,7 @@ def test_a_code_of_the_wrong_type_stops_the_run_with_advice(
 
 def test_lookup_settings_are_checked_when_the_mappings_load(tmp_path, project: Project) -> None:
     """A misspelt on_missing or a lookup without ``match`` fails the config check, with the path."""
-    from sync_operators.config.loading import load_project
+    from sync_operators.project import load_project
 
     folder = tmp_path / "mappings"
     folder.mkdir()

@@ -9,14 +9,20 @@ from datetime import timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from sync_operators.common.filters import FIELD_PATTERN as FILTER_FIELD_PATTERN
 from sync_operators.common.paths import is_path, parse_path
 from sync_operators.config.delete_policy import DeletePolicy
 from sync_operators.config.durations import parse_duration
 from sync_operators.config.notify import NotifyTarget
-from sync_operators.extract.filters import FIELD_PATTERN as FILTER_FIELD_PATTERN
-from sync_operators.transform.transforms import TransformStep, parse_steps
 
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,49}")
 """Names become DAG ids (``sync_<name>``: Airflow allows letters, digits, ``_``, ``-`` and ``.``,
@@ -37,6 +43,10 @@ FIELD_PATH_PATTERN = re.compile(
 # How far a run's window may end after the worker's clock (clocks of scheduler, worker and
 # database differ a little); see sync_operators.state.window.refuse_future_window.
 DEFAULT_MAX_CLOCK_SKEW = timedelta(minutes=2)
+STEP_CHECK = "check_transform_steps"
+"""Validation-context key of a function that parses a field's ``transform`` and raises ValueError
+for an unknown name or a bad argument. ``sync_operators.project`` supplies it, so the schema knows
+no transform code and the message still lands on the field's key path."""
 
 
 def check_name(value: str, what: str) -> str:
@@ -179,8 +189,10 @@ class FieldMapping(StrictModel):
 
     @field_validator("transform")
     @classmethod
-    def _transform(cls, value: Any) -> Any:
-        parse_steps(value)
+    def _transform(cls, value: Any, info: ValidationInfo) -> Any:
+        check = (info.context or {}).get(STEP_CHECK)
+        if check is not None:
+            check(value)
         return value
 
     @field_validator("default")
@@ -194,11 +206,6 @@ class FieldMapping(StrictModel):
                 "date value (or leave it out for NULL)"
             )
         return value
-
-    @property
-    def steps(self) -> list[TransformStep]:
-        """The parsed transform steps, in order."""
-        return parse_steps(self.transform)
 
 
 class MappingConfig(StrictModel):

@@ -9,10 +9,10 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sync_operators.common.connection import ConnectionInfo
+from sync_operators.common.filters import FilterCondition, split_filters
 from sync_operators.common.paths import compile_path
 from sync_operators.common.times import ExtractWindow
 from sync_operators.config.models import MappingConfig, SourceConfig, check_attribute
-from sync_operators.extract.filters import FilterCondition, split_filters
 
 Record = Mapping[str, Any]
 Page = Sequence[Record]

@@ -43,6 +43,7 @@ from urllib.parse import unquote_plus
 import requests
 from pydantic import Field
 
+from sync_operators.common.filters import COMPARISONS, FilterCondition, Scalar
 from sync_operators.common.http_session import (
     RETRY_STATUSES,
     HttpRetryOptions,
@@ -52,7 +53,6 @@ from sync_operators.common.http_session import (
 from sync_operators.common.json_pages import NestedTooDeeply, decode_body
 from sync_operators.errors import PermanentSourceError, SourceError
 from sync_operators.extract.base import BaseExtractor, ExtractorOptions, ExtractWindow, Page
-from sync_operators.extract.filters import COMPARISONS, FilterCondition, Scalar
 from sync_operators.extract.local_time import format_naive, local_bounds
 from sync_operators.extract.prefetch import prefetched
 

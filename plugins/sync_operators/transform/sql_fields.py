@@ -30,6 +30,7 @@ from psycopg.adapt import PyFormat, Transformer
 from sync_operators.common.columns import ColumnSpec
 from sync_operators.common.paths import is_path
 from sync_operators.config.models import FieldMapping
+from sync_operators.transform.transforms import parse_steps
 from sync_operators.transform.zone_offsets import wall_offsets
 
 PYTHON_WHITESPACE = (
@@ -149,7 +150,7 @@ class FieldCompiler:
         )
         text = _Text(t)
         typed = False  # whether the JSON type has been checked to be a string
-        steps = list(mapping.steps)
+        steps = parse_steps(mapping.transform)
         conversion: _Conversion | None = None
         while steps:
             step = steps.pop(0)
