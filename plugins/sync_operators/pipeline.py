@@ -28,7 +28,6 @@ from sync_operators.error_budget import check_delivery, check_error_budget
 from sync_operators.errors import RecordError
 from sync_operators.extract.base import BaseExtractor
 from sync_operators.load.base import BaseLoader, LoadResult
-from sync_operators.load.deletes import failed_record_keys
 from sync_operators.project import extractor_class, loader_class, transformer_class
 from sync_operators.staging.kept import drop_kept_tables, keep_tables
 from sync_operators.staging.raw_copy import RawRow, copy_raw_pages
@@ -48,6 +47,7 @@ from sync_operators.state.schema import ensure_sync_schema
 from sync_operators.state.window import cut_at_now, refuse_future_window, resolve_window
 from sync_operators.summary import run_summary
 from sync_operators.transform.base import BaseTransformer
+from sync_operators.transform.failed_keys import failed_record_keys
 from sync_operators.transform.sql_fastpath import stage_plain_rows
 
 logger = logging.getLogger(__name__)
