@@ -17,7 +17,8 @@ from sync_operators.common.http_auth import AuthError
 from sync_operators.config.errors import ConfigErrors
 from sync_operators.error_budget import DeliveryFailed, ErrorBudgetExceeded
 from sync_operators.errors import SourceError
-from sync_operators.pipeline import InvariantViolation, RunNotStarted
+from sync_operators.load_step import InvariantViolation
+from sync_operators.pipeline import RunNotStarted
 from sync_operators.state.log import StateInFuture
 from sync_operators.state.window import FutureWindow
 from sync_operators.transform.lookup import LookupFailed

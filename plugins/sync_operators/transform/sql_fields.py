@@ -30,7 +30,7 @@ from psycopg.adapt import PyFormat, Transformer
 from sync_operators.common.columns import INT_RANGES, ColumnSpec
 from sync_operators.common.paths import is_path
 from sync_operators.config.models import FieldMapping
-from sync_operators.transform.numbers import FALSE_WORDS, TRUE_WORDS
+from sync_operators.transform.numeric import FALSE_WORDS, TRUE_WORDS
 from sync_operators.transform.transforms import parse_steps
 from sync_operators.transform.zone_offsets import wall_offsets
 

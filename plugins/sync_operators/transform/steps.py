@@ -1,6 +1,6 @@
 """The transform step machinery: registration, step parsing and compiling, argument checks.
 
-The built-in transforms live in ``numbers``, ``dates`` and ``text`` and register themselves here;
+The built-in transforms live in ``numeric``, ``dates`` and ``text`` and register themselves here;
 ``sync_operators.transform.transforms`` imports them all and is what callers use.
 
 A mapping names its transforms as a list of steps; each step is a transform name or a one-key

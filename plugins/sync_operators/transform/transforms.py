@@ -4,7 +4,7 @@ A mapping names its transforms as a list of steps; each step is a transform name
 mapping ``{name: argument}``. :func:`parse_steps` validates a spec once when the mapping is loaded
 and :func:`compile_steps` turns the steps into one function for the per-record hot path.
 
-The machinery lives in :mod:`.steps`, the built-in transforms by family in :mod:`.numbers`,
+The machinery lives in :mod:`.steps`, the built-in transforms by family in :mod:`.numeric`,
 :mod:`.dates` and :mod:`.text`. Importing this module registers them all, so callers import
 from here. It needs only the standard library, so it is cheap to import from DAG files and tests.
 """
@@ -12,7 +12,7 @@ from here. It needs only the standard library, so it is cheap to import from DAG
 from __future__ import annotations
 
 from sync_operators.transform.dates import to_date, to_datetime
-from sync_operators.transform.numbers import to_bool, to_decimal, to_float, to_int
+from sync_operators.transform.numeric import to_bool, to_decimal, to_float, to_int
 from sync_operators.transform.steps import (
     ArgumentCheck,
     Transform,
