@@ -39,7 +39,7 @@ FIELD_PATH_PATTERN = re.compile(
     r"[A-Za-z_][A-Za-z0-9_]*(?:\[-?\d+\])*(?:\.[A-Za-z_][A-Za-z0-9_]*(?:\[-?\d+\])*)*"
 )
 """A mapping's source field: an attribute name or path, where a step may index a list
-(``lines[0].sku``, see ``transform.paths``)."""
+(``lines[0].sku``, see ``common.paths``)."""
 # How far a run's window may end after the worker's clock (clocks of scheduler, worker and
 # database differ a little); see sync_operators.state.window.refuse_future_window.
 DEFAULT_MAX_CLOCK_SKEW = timedelta(minutes=2)
