@@ -28,7 +28,17 @@ from sync_operators.load.base import BaseLoader
 from sync_operators.transform.base import BaseTransformer
 from sync_operators.transform.transforms import parse_steps
 
-__all__ = ["Project", "load_project"]
+__all__ = [
+    "Project",
+    "check_mapping",
+    "check_mapping_options",
+    "check_plugin_classes",
+    "check_transformer",
+    "extractor_class",
+    "load_project",
+    "loader_class",
+    "transformer_class",
+]
 
 
 def load_project(directory: str | Path) -> Project:
