@@ -81,9 +81,9 @@ def fetch_floor(spec: dict[str, Any]) -> list[dict[str, Any]]:
 
 def make_job(spec: dict[str, Any]) -> Any:
     """A SyncJob for the products mapping, as tests/conftest.py builds one (no Airflow)."""
-    from sync_operators.config.loading import load_project
-    from sync_operators.connection import ConnectionInfo
+    from sync_operators.common.connection import ConnectionInfo
     from sync_operators.pipeline import SyncJob
+    from sync_operators.project import load_project
     from sync_operators.state.log import RunIdentity
 
     project = load_project(spec["mappings_dir"])
@@ -163,8 +163,8 @@ def erp_sync(spec: dict[str, Any]) -> list[dict[str, Any]]:
 
 def copy_merge_floor(spec: dict[str, Any]) -> list[dict[str, Any]]:
     """Binary COPY (typed, set_types) of the target's rows, then upsert_from_staging alone."""
-    from sync_operators.config.loading import load_project
     from sync_operators.load.postgres import upsert_from_staging
+    from sync_operators.project import load_project
 
     mapping = load_project(spec["mappings_dir"]).mapping("products")
     columns = list(mapping.columns)

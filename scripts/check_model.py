@@ -22,7 +22,7 @@ import psycopg  # noqa: E402
 from check import run_model_check  # noqa: E402
 from harness import running_harness  # noqa: E402
 
-from sync_operators.config.loading import load_project  # noqa: E402
+from sync_operators.project import load_project  # noqa: E402
 
 SERVER = "host=127.0.0.1 port=5432 user=postgres"
 

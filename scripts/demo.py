@@ -31,8 +31,11 @@ sys.path[:0] = [str(ROOT / "plugins"), str(ROOT)]
 
 import demo_systems  # noqa: E402
 
-from sync_operators.config.loading import Project, load_project  # noqa: E402
-from sync_operators.config.plugins import transformer_class  # noqa: E402
+from sync_operators.project import (  # noqa: E402
+    Project,
+    load_project,
+    transformer_class,
+)
 
 PG = "host=127.0.0.1 port=5432 user=postgres"
 MAPPINGS_DIR = ROOT / "include" / "mappings"

@@ -18,10 +18,10 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from sync_operators.common.json_clean import clean_for_json, dumps_clean
 from sync_operators.config.loading import Project
 from sync_operators.config.models import MappingConfig
-from sync_operators.config.plugins import transformer_class
-from sync_operators.transform.json_clean import clean_for_json, dumps_clean
+from sync_operators.project import transformer_class
 from webshop_simulator import ApiReceiver, ShopDataset, ShopServer
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,9 +17,9 @@ import psycopg
 import pytest
 
 from erp_simulator import Dataset, SimulatorServer
-from sync_operators.config.loading import Project, load_project
-from sync_operators.connection import ConnectionInfo
+from sync_operators.common.connection import ConnectionInfo
 from sync_operators.pipeline import SyncJob
+from sync_operators.project import Project, load_project
 from sync_operators.state.log import RunIdentity
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,8 +16,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from sync_operators.common.columns import ColumnSpec
 from sync_operators.load.base import BaseLoader, LoaderOptions, LoadResult
-from sync_operators.load.columns import ColumnSpec
 from sync_operators.staging.tables import StagingTables, create_typed_table_of_type
 
 

@@ -12,7 +12,6 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sync_operators.extract.base import BaseExtractor, ExtractorOptions, ExtractWindow, Page
 
@@ -36,7 +35,7 @@ class CsvFileExtractor(BaseExtractor):
             raise ValueError(f"source '{self.source.name}' needs a connection naming its folder")
         folder = self.connection.extra.get("path") or self.connection.host
         self.path = Path(folder) / self.mapping.endpoint
-        self.zone = ZoneInfo(self.source.timezone)
+        self.zone = self.source.zone
 
     def modified(self, row: dict[str, str]) -> datetime:
         """The row's modification time, as an aware datetime."""

@@ -14,6 +14,7 @@ from urllib.parse import urljoin
 
 from pydantic import field_validator
 
+from sync_operators.common.paths import compile_path, parse_path
 from sync_operators.errors import PermanentSourceError
 from sync_operators.extract.paginators import (
     BasePaginator,
@@ -21,7 +22,6 @@ from sync_operators.extract.paginators import (
     PageRequest,
     PaginatorOptions,
 )
-from sync_operators.transform.paths import compile_path, parse_path
 
 
 class BodyLinkOptions(PaginatorOptions):

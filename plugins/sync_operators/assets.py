@@ -25,7 +25,7 @@ def table_asset_uri(target: TargetConfig, mapping: MappingConfig) -> str:
     """``postgres://erp_db:5432/erp/public/products_product`` for a mapping's target table."""
     if target.loader not in POSTGRES_LOADERS:
         return f"x-erp-sync://{target.name}/{mapping.name}"
-    parts = (target.database or target.name, mapping.db_schema or target.db_schema)
+    parts = (target.database or target.name, mapping.schema_in(target))
     path = "/".join(quote(part, safe="") for part in (*parts, mapping.target_table))
     return f"postgres://{target.conn_id}:{DEFAULT_PORT}/{path}"
 

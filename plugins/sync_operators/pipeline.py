@@ -7,7 +7,6 @@ tests and benchmarks call them directly.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -17,18 +16,19 @@ from typing import Any
 
 import psycopg
 
+from sync_operators.common.columns import ColumnSpec
+from sync_operators.common.connection import ConnectionInfo
+from sync_operators.common.filters import FilterCondition, filters_as_json, matches_all
+from sync_operators.common.json_clean import dumps_clean
+from sync_operators.common.masking import SecretMasker
 from sync_operators.config.loading import Project
 from sync_operators.config.models import MappingConfig, SourceConfig, TargetConfig
-from sync_operators.config.plugins import extractor_class, loader_class, transformer_class
-from sync_operators.connection import ConnectionInfo
-from sync_operators.error_budget import check_delivery, check_error_budget
+from sync_operators.error_budget import check_error_budget
 from sync_operators.errors import RecordError
 from sync_operators.extract.base import BaseExtractor
-from sync_operators.extract.filters import FilterCondition, filters_as_json, matches_all
-from sync_operators.load.base import BaseLoader, LoadResult
-from sync_operators.load.columns import ColumnSpec
-from sync_operators.load.deletes import failed_record_keys
-from sync_operators.masking import SecretMasker
+from sync_operators.load.base import BaseLoader
+from sync_operators.load_step import run_load
+from sync_operators.project import extractor_class, loader_class, transformer_class
 from sync_operators.staging.kept import drop_kept_tables, keep_tables
 from sync_operators.staging.raw_copy import RawRow, copy_raw_pages
 from sync_operators.staging.raw_json import raw_json_encoder
@@ -45,29 +45,17 @@ from sync_operators.state import deferred, run_details
 from sync_operators.state import log as sync_log
 from sync_operators.state.schema import ensure_sync_schema
 from sync_operators.state.window import cut_at_now, refuse_future_window, resolve_window
-from sync_operators.summary import run_summary
 from sync_operators.transform.base import BaseTransformer
-from sync_operators.transform.json_clean import dumps_clean
 from sync_operators.transform.sql_fastpath import stage_plain_rows
 
 logger = logging.getLogger(__name__)
 
 STALE_STAGING_AGE = timedelta(hours=24)
 DEBUG_SAMPLE = 3
-DELIVERY_ERRORS_LOGGED = 20
-
-
-class InvariantViolation(RuntimeError):
-    """Counts that do not add up: a record would be lost. The load is rolled back."""
 
 
 class RunNotStarted(RuntimeError):
     """A later step ran for a run whose extract step never recorded its start."""
-
-
-def mapping_lock_key(mapping: str) -> str:
-    """The text hashed into the advisory lock that serialises loads of one mapping."""
-    return f"erp-sync:{mapping}"
 
 
 @dataclass
@@ -297,7 +285,7 @@ class SyncJob:
             conn.commit()
             check_error_budget(
                 self.mapping,
-                int(self._log_row(conn)["extracted"]),
+                int(self.log_row(conn)["extracted"]),
                 failed,
                 lambda: sync_log.first_errors(conn, log_id),
             )
@@ -361,164 +349,8 @@ class SyncJob:
 
     def load(self) -> dict[str, Any]:
         """Merge the typed staging table into the target, and in the same transaction record the
-        counts and advance the sync state."""
-        started = time.monotonic()
-        loader = self.make_loader()
-        with self.connect_staging() as conn:
-            log_row = self._log_row(conn)
-            self._lock_mapping(conn)
-            done = self._loaded_before(conn)
-            if done is not None:
-                return done
-            result = loader.load(conn, self.tables)
-            if result.older:
-                self.log.warning(
-                    "Mapping %s: %d records were not written because the target already holds a "
-                    "newer version of them (loaded by a later run); they count as unchanged",
-                    self.mapping.name,
-                    result.older,
-                )
-            result.deleted = self._delete_missing(conn, loader, log_row)
-            sync_log.record_errors(
-                conn, log_row["id"], self.mapping.name, result.errors, masker=self.masker
-            )
-            deferred.clear_handled(conn, self.mapping.name, self.tables, log_row["started_at"])
-            counts = sync_log.RunCounts(
-                extracted=log_row["extracted"],
-                created=result.created,
-                updated=result.updated,
-                unchanged=result.unchanged,
-                failed=log_row["failed"] + result.failed,
-                deduplicated=result.deduplicated,
-                deleted=result.deleted,
-                deferred=log_row["deferred"],
-            )
-            if counts.unaccounted() != 0:
-                conn.rollback()
-                raise InvariantViolation(
-                    f"mapping {self.mapping.name}: {counts.unaccounted()} extracted records are "
-                    f"unaccounted for ({counts.as_dict()}); the target was left unchanged"
-                )
-            self._check_details(conn, log_row["id"], counts)
-            self._check_delivery(conn, counts, result)
-            sync_log.finish_run(conn, log_row["id"], counts)
-            run_details.record_seconds(conn, log_row["id"], "load", time.monotonic() - started)
-            if log_row.get("filters"):
-                self.log.info(
-                    "Filtered run: the sync state stays at its last window end, so records the "
-                    "filters left out are synced by the next unfiltered run"
-                )
-            else:
-                sync_log.advance_state(
-                    conn, self.run, log_row["window_end"], self.mapping.max_clock_skew
-                )
-            conn.commit()
-            finished = run_details.fetch_run(conn, log_row["id"])
-        elapsed = time.monotonic() - started
-        summary = {
-            **counts.as_dict(),
-            "seconds": round(elapsed, 3),
-            "duration_seconds": finished["duration_seconds"],
-            "mode": finished["mode"],
-            "window_start": _iso(finished["window_start"]),
-            "window_end": _iso(finished["window_end"]),
-        }
-        self.log.info("%s", run_summary(finished))
-        return summary
-
-    def _check_delivery(
-        self, conn: psycopg.Connection, counts: sync_log.RunCounts, result: LoadResult
-    ) -> None:
-        """Fail (rolling back) when the failed records break the error budget, or the target
-        refused everything it was sent."""
-        try:
-            check_delivery(
-                self.mapping,
-                counts.extracted,
-                counts.failed,
-                refused=result.failed,
-                delivered=result.created + result.updated + result.unchanged,
-                first_errors=lambda: [self.mask(error.describe()) for error in result.errors[:5]],
-            )
-        except Exception:
-            conn.rollback()
-            for error in result.errors[:DELIVERY_ERRORS_LOGGED]:
-                self.log.error("Not delivered: %s", self.mask(error.describe()))
-            raise
-
-    def _delete_missing(
-        self, conn: psycopg.Connection, loader: BaseLoader, log_row: dict[str, Any]
-    ) -> int:
-        """A full, unfiltered run applies the mapping's delete policy in the load's transaction;
-        incremental and filtered runs see only some keys and never delete."""
-        if not self.mapping.delete_policy.enabled or log_row["mode"] != "full":
-            return 0
-        if log_row.get("filters"):
-            return 0
-        key_specs = [
-            spec for spec in loader.describe_columns(conn) if spec.name in self.mapping.key_columns
-        ]
-        key_specs.sort(key=lambda spec: self.mapping.key_columns.index(spec.name))
-        kept = failed_record_keys(conn, self.tables, self.mapping, self.source, key_specs)
-        deleted = loader.delete_missing(
-            conn,
-            self.tables,
-            kept_keys=kept,
-            modified_before=log_row["window_end"] - self.mapping.lookback,
-        )
-        self.log.info(
-            "Delete policy %s: %d target rows no longer in the source were %s",
-            self.mapping.delete_policy.mode,
-            deleted,
-            "deleted" if self.mapping.delete_policy.mode == "hard" else "marked deleted",
-        )
-        return deleted
-
-    def _loaded_before(self, conn: psycopg.Connection) -> dict[str, Any] | None:
-        """The recorded counts when this run's load already committed (a retry after a commit
-        whose acknowledgement was lost), so the retry changes nothing; else None."""
-        row = self._log_row(conn)
-        if row["status"] != "success":
-            return None
-        names = [field.name for field in dataclasses.fields(sync_log.RunCounts)]
-        counts = {name: row[name] for name in names}
-        self.log.info("Run %s was loaded already: %s", self.run.run_id, counts)
-        return counts
-
-    def _check_details(
-        self, conn: psycopg.Connection, log_id: int, counts: sync_log.RunCounts
-    ) -> None:
-        """Every failed and every waiting record must have its sync_log_detail row; else roll
-        back and say so."""
-        with conn.cursor() as cur:
-            cur.execute(
-                """
-                SELECT count(*) FILTER (WHERE NOT deferred), count(*) FILTER (WHERE deferred)
-                FROM sync.sync_log_detail WHERE sync_log_id = %s
-                """,
-                (log_id,),
-            )
-            (failed, waiting) = cur.fetchone()  # type: ignore[misc]
-        if (failed, waiting) != (counts.failed, counts.deferred):
-            conn.rollback()
-            raise InvariantViolation(
-                f"mapping {self.mapping.name}: {counts.failed} records failed and "
-                f"{counts.deferred} wait, but sync_log_detail holds {failed} failed and "
-                f"{waiting} waiting ones; the target was left unchanged"
-            )
-
-    def _lock_mapping(self, conn: psycopg.Connection) -> None:
-        key = mapping_lock_key(self.mapping.name)
-        with conn.cursor() as cur:
-            cur.execute("SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", (key,))
-            (acquired,) = cur.fetchone()  # type: ignore[misc]
-            if not acquired:
-                self.log.info(
-                    "Mapping %s is being loaded by another run; waiting for it to finish",
-                    self.mapping.name,
-                )
-                cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (key,))
-                self.log.info("Lock on mapping %s acquired", self.mapping.name)
+        counts and advance the sync state (see :mod:`sync_operators.load_step`)."""
+        return run_load(self)
 
     def cleanup(self, *, keep_staging: bool = False) -> dict[str, Any]:
         """Drop this run's staging tables and any left behind by killed runs."""
@@ -552,7 +384,8 @@ class SyncJob:
         except Exception:
             self.log.exception("Could not record the failure of %s in the sync log", self.run)
 
-    def _log_row(self, conn: psycopg.Connection) -> dict[str, Any]:
+    def log_row(self, conn: psycopg.Connection) -> dict[str, Any]:
+        """This run's sync_log row; raises RunNotStarted when its extract never ran."""
         row = sync_log.find_run(conn, self.run)
         if row is None:
             raise RunNotStarted(
@@ -562,7 +395,7 @@ class SyncJob:
         return row
 
     def _log_id(self, conn: psycopg.Connection) -> int:
-        return int(self._log_row(conn)["id"])
+        return int(self.log_row(conn)["id"])
 
     def run_all(
         self,
@@ -590,10 +423,6 @@ class SyncJob:
         finally:
             self.cleanup()
         return {**extracted, **transformed, **loaded}
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment is not None else None
 
 
 def _needs_check(spec: ColumnSpec) -> bool:

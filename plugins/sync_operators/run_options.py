@@ -13,9 +13,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sync_operators.common.filters import FilterCondition, parse_filters
 from sync_operators.config.models import MappingConfig
 from sync_operators.errors import PermanentError
-from sync_operators.extract.filters import FilterCondition, parse_filters
 
 MAPPING_PARAMS = ("full", "filters", "debug")
 SELECTION_PARAMS = ("mappings", "entity_types", "sources")

@@ -18,9 +18,9 @@ import pytest
 from psycopg.rows import dict_row
 
 from erp_simulator import SimulatorServer
-from sync_operators.config.loading import load_project
 from sync_operators.error_budget import ErrorBudgetExceeded
 from sync_operators.pipeline import SyncJob
+from sync_operators.project import load_project
 
 ROOT = Path(__file__).resolve().parents[2]
 MAPPINGS_DIR = ROOT / "include" / "mappings"

@@ -11,10 +11,10 @@ import pytest
 
 from sync_operators.config.durations import format_duration, parse_duration
 from sync_operators.config.errors import ConfigErrors
-from sync_operators.config.loading import Project, load_project
 from sync_operators.config.models import MappingConfig
 from sync_operators.extract.legacy_erp import LegacyErpExtractor
 from sync_operators.load.postgres import PostgresTableLoader
+from sync_operators.project import Project, load_project
 
 MAPPINGS_DIR = Path(__file__).resolve().parents[2] / "include" / "mappings"
 

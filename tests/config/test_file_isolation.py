@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from test_config import append, copy_mappings, edit, error_texts, only_error
 
-from sync_operators.config.loading import load_project
 from sync_operators.config.models import NAME_PATTERN
+from sync_operators.project import load_project
 from sync_operators.staging.tables import StagingTables
 
 DEEP = "x: " + "[" * 3000 + "]" * 3000 + "\n"

@@ -16,7 +16,7 @@ import pytest
 from airflow_runs import AIRFLOW, dags_test_env, migrated_home
 
 from erp_simulator import SimulatorServer
-from sync_operators.config.loading import load_project
+from sync_operators.project import load_project
 from sync_operators.transform.field_mapping import FieldMappingTransformer
 
 pytestmark = pytest.mark.airflow

@@ -17,8 +17,8 @@ import requests
 from http_stub import serving_json
 
 from erp_simulator import Dataset, SimulatorServer
+from sync_operators.common.connection import ConnectionInfo
 from sync_operators.config.loading import Project
-from sync_operators.connection import ConnectionInfo
 from sync_operators.errors import PermanentSourceError
 from sync_operators.extract.base import ExtractWindow, Page
 from sync_operators.extract.legacy_erp import LegacyErpExtractor, SourceError, keys_ascend, quote

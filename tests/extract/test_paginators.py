@@ -15,8 +15,8 @@ import pytest
 from http_stub import serving_json
 from pydantic import ValidationError
 
+from sync_operators.common.connection import ConnectionInfo
 from sync_operators.config.models import MappingConfig, SourceConfig
-from sync_operators.connection import ConnectionInfo
 from sync_operators.errors import PermanentSourceError, SourceError
 from sync_operators.extract.base import ExtractWindow
 from sync_operators.extract.paginators import BasePaginator

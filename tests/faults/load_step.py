@@ -11,8 +11,8 @@ from pathlib import Path
 
 import psycopg
 
-from sync_operators.config.loading import load_project
 from sync_operators.pipeline import SyncJob
+from sync_operators.project import load_project
 from sync_operators.state.log import RunIdentity
 
 MAPPINGS_DIR = Path(__file__).resolve().parents[2] / "include" / "mappings"

@@ -16,8 +16,8 @@ from alert_sinks import WebhookSink
 from faultkit import legacy_mappings
 from test_config_faults import parse_dags
 
-from sync_operators.config.loading import load_project
 from sync_operators.dag_factory.builder import build_dags
+from sync_operators.project import load_project
 from sync_operators.state.schema import ensure_sync_schema
 
 ROOT = Path(__file__).resolve().parents[2]

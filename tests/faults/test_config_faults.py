@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from faultkit import legacy_mappings
 
-from sync_operators.config.loading import load_project
+from sync_operators.project import load_project
 
 ROOT = Path(__file__).resolve().parents[2]
 HEALTHY = {"sync_customers", "sync_full_nightly"}

@@ -10,8 +10,8 @@ import psycopg
 from faultkit import PRODUCTS, assert_accounted, legacy_mappings, target_count
 from psycopg import sql
 
-from sync_operators.config.loading import load_project
 from sync_operators.pipeline import SyncJob
+from sync_operators.project import load_project
 
 HOSTILE_TABLE = 'products"; DROP TABLE x; --'
 HOSTILE_COLUMN = "category\"; DROP TABLE x; --'"

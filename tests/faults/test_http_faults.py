@@ -19,7 +19,7 @@ from faultkit import FAST_OPTIONS, PAGES, PRODUCTS, assert_accounted, sync_state
 from simulator_control import clear_faults, page_fetches, set_faults
 
 from erp_simulator import SimulatorServer
-from sync_operators.extract.http_session import HttpRetryOptions, build_session
+from sync_operators.common.http_session import HttpRetryOptions, build_session
 from sync_operators.extract.legacy_erp import SourceError
 from sync_operators.pipeline import SyncJob
 

@@ -22,12 +22,12 @@ from airflow.sdk.exceptions import AirflowFailException
 from alert_sinks import WebhookSink
 from faultkit import FAST_OPTIONS, legacy_mappings
 
-from sync_operators.config.loading import load_project
-from sync_operators.connection import ConnectionInfo
+from sync_operators.common.connection import ConnectionInfo
+from sync_operators.common.masking import SecretMasker
 from sync_operators.dag_factory.builder import build_dags
 from sync_operators.error_budget import DeliveryFailed
-from sync_operators.masking import SecretMasker
 from sync_operators.pipeline import SyncJob
+from sync_operators.project import load_project
 from sync_operators.state.log import RunIdentity
 
 USER = "erp-reader"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sync_operators.config.loading import Project, load_project
+from sync_operators.project import Project, load_project
 
 MAPPINGS_DIR = Path(__file__).resolve().parents[2] / "include" / "mappings"
 

@@ -11,11 +11,11 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from sync_operators.common.columns import ColumnSpec, TargetSchemaError, describe_columns
 from sync_operators.config.loading import Project
 from sync_operators.config.models import MappingConfig
 from sync_operators.errors import PermanentError
 from sync_operators.load.base import LoadResult
-from sync_operators.load.columns import ColumnSpec, TargetSchemaError, describe_columns
 from sync_operators.load.postgres import MergeCounts, PostgresTableLoader, upsert_from_staging
 from sync_operators.load.unique_key import KeyNotUnique
 from sync_operators.pipeline import SyncJob

@@ -15,9 +15,9 @@ import psycopg
 from psycopg import sql
 
 from erp_simulator import Dataset, SimulatorServer
+from sync_operators.common.connection import ConnectionInfo
 from sync_operators.config.loading import Project
 from sync_operators.config.models import MappingConfig
-from sync_operators.connection import ConnectionInfo
 from sync_operators.pipeline import SyncJob
 from sync_operators.state.log import RunIdentity
 

@@ -34,7 +34,7 @@ from hypothesis.stateful import (
     rule,
 )
 
-from sync_operators.pipeline import mapping_lock_key
+from sync_operators.load_step import mapping_lock_key
 from sync_operators.state import repair
 
 BERLIN = ZoneInfo("Europe/Berlin")

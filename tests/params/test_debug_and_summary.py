@@ -9,8 +9,9 @@ from collections.abc import Callable
 import psycopg
 import pytest
 
+from sync_operators.common.columns import TargetSchemaError
+from sync_operators.errors import SourceError as SourceErrorBase
 from sync_operators.extract.legacy_erp import SourceError
-from sync_operators.load.columns import TargetSchemaError
 from sync_operators.next_steps import FailureContext, next_steps
 from sync_operators.operators.publish import changed_rows
 from sync_operators.pipeline import SyncJob
@@ -104,6 +105,25 @@ def test_failures_say_what_to_do_next(error: Exception, advice: str) -> None:
     text = next_steps(error, FailureContext("products", "extract", "legacy_erp_api", "erp_db"))
     assert advice in text
     assert text.endswith("every step is safe to rerun.")
+
+
+def test_advice_goes_by_type_not_by_class_name() -> None:
+    """A user's own class that happens to be called ``SourceError`` is not the package's
+    retryable source error, while a subclass of the real one gets its parent's advice."""
+
+    class SourceError(Exception):
+        pass
+
+    class FlakyGateway(SourceError):
+        pass
+
+    class RealFlakyGateway(SourceErrorBase):
+        pass
+
+    ctx = FailureContext("products", "extract", "legacy_erp_api", "erp_db")
+    assert "check that it is up" not in next_steps(FlakyGateway("x"), ctx)
+    assert "`sync errors products` lists per-record errors" in next_steps(SourceError("x"), ctx)
+    assert "check that it is up" in next_steps(RealFlakyGateway("x"), ctx)
 
 
 def test_only_changed_rows_announce_the_asset() -> None:

@@ -12,8 +12,8 @@ import psycopg
 import pytest
 
 from erp_simulator import SimulatorServer
+from sync_operators.common.filters import FilterError, compare, filters_as_json, parse_filters
 from sync_operators.config.loading import Project
-from sync_operators.extract.filters import FilterError, compare, filters_as_json, parse_filters
 from sync_operators.extract.legacy_erp import LegacyErpExtractor, filter_condition
 from sync_operators.pipeline import SyncJob
 

@@ -16,9 +16,9 @@ from airflow.sdk.exceptions import ParamValidationError
 from airflow_runs import AIRFLOW, dags_test_env, migrated_home
 
 from erp_simulator import SimulatorServer
-from sync_operators.config.loading import load_project
 from sync_operators.dag_factory.builder import NIGHTLY_DAG_ID, build_dags
 from sync_operators.errors import PermanentError
+from sync_operators.project import load_project
 from sync_operators.run_options import RunOptions, RunOptionsError, Selection
 
 ROOT = Path(__file__).resolve().parents[2]

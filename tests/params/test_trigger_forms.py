@@ -11,9 +11,9 @@ import pytest
 from airflow.sdk.exceptions import ParamValidationError
 
 from sync_operators.assets import table_asset_uri
-from sync_operators.config.loading import load_project
+from sync_operators.common.filters import FilterError
 from sync_operators.dag_factory.builder import NIGHTLY_DAG_ID, build_dags
-from sync_operators.extract.filters import FilterError
+from sync_operators.project import load_project
 from sync_operators.run_options import RunOptions, RunOptionsError, Selection
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,7 +15,7 @@ from sync_queries import log_row
 
 from erp_simulator import SimulatorServer
 from sync_operators.config.loading import Project
-from sync_operators.pipeline import InvariantViolation
+from sync_operators.load_step import InvariantViolation
 
 NOW = datetime(2026, 4, 15, 8, 0, tzinfo=UTC)
 

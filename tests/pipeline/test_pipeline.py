@@ -16,16 +16,16 @@ from psycopg import sql
 from sync_queries import log_row, target_rows
 
 from erp_simulator import SimulatorServer
+from sync_operators.common.columns import TargetSchemaError
+from sync_operators.common.connection import ConnectionInfo
+from sync_operators.common.json_clean import dumps_clean
 from sync_operators.config.loading import Project
 from sync_operators.config.models import MappingConfig
-from sync_operators.connection import ConnectionInfo
 from sync_operators.extract.legacy_erp import SourceError
-from sync_operators.load.columns import TargetSchemaError
 from sync_operators.pipeline import RunNotStarted, SyncJob
 from sync_operators.staging.tables import STAGING_SCHEMA, StagingTables
 from sync_operators.state.log import RunIdentity
 from sync_operators.state.schema import ensure_sync_schema
-from sync_operators.transform.json_clean import dumps_clean
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # Summer time in Berlin (UTC+2), well after the generated data (which ends 2026-03-01).

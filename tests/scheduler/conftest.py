@@ -16,7 +16,7 @@ from consumer_dag import CONSUMER_DAG_ID, consumer_dag_source
 
 from erp_simulator import Dataset, SimulatorServer
 from sync_operators.assets import table_asset_uri
-from sync_operators.config.loading import load_project
+from sync_operators.project import load_project
 
 SIM_USER = "sync-user"
 SIM_PASSWORD = "s3cret-pw"

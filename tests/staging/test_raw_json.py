@@ -13,12 +13,12 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from sync_operators.extract.json_pages import JsonPage, decode_body
+from sync_operators.common.json_clean import dumps_clean
+from sync_operators.common.json_pages import JsonPage, decode_body
+from sync_operators.common.non_finite import mark_infinities
 from sync_operators.staging.raw_copy import copy_raw_pages
 from sync_operators.staging.raw_json import raw_json_encoder
 from sync_operators.staging.tables import StagingTables, create_raw_table, ensure_staging_schema
-from sync_operators.transform.json_clean import dumps_clean
-from sync_operators.transform.non_finite import mark_infinities
 
 
 def random_floats(count: int) -> list[float]:

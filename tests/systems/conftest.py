@@ -13,9 +13,9 @@ import pytest
 import yaml
 from systems_support import ANCHOR, PARTNER_TOKEN, PG, POS_SCHEMA, SHOP_TOKEN, postgres_connection
 
-from sync_operators.config.loading import Project, load_project
-from sync_operators.connection import ConnectionInfo
+from sync_operators.common.connection import ConnectionInfo
 from sync_operators.pipeline import SyncJob
+from sync_operators.project import Project, load_project
 from sync_operators.state.log import RunIdentity
 from webshop_simulator import ApiReceiver, ShopDataset, ShopServer
 

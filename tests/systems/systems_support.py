@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psycopg
 
-from sync_operators.connection import ConnectionInfo
+from sync_operators.common.connection import ConnectionInfo
 
 ROOT = Path(__file__).resolve().parents[2]
 MAPPINGS_DIR = ROOT / "include" / "mappings"

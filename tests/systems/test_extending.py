@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 from systems_support import postgres_connection, seed_erp
 
-from sync_operators.connection import ConnectionInfo
+from sync_operators.common.connection import ConnectionInfo
 
 STOCK_TABLE = """
 CREATE TABLE inventory_stocklevel (

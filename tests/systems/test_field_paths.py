@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from sync_operators.common.paths import compile_path, parse_path
 from sync_operators.config.models import MappingConfig
-from sync_operators.transform.paths import compile_path, parse_path
 
 ORDER = {
     "billing": {"address": {"city": "Wien", "zip": None}},
@@ -78,7 +78,7 @@ def test_a_misspelt_override_is_reported_with_its_key_path(tmp_path) -> None:
 
     from systems_support import ROOT
 
-    from sync_operators.config.loading import load_project
+    from sync_operators.project import load_project
 
     folder = tmp_path / "mappings"
     shutil.copytree(ROOT / "include" / "mappings", folder)

@@ -15,11 +15,11 @@ import psycopg
 import pytest
 from systems_support import MAPPINGS_DIR, PARTNER_TOKEN, postgres_connection, seed_erp
 
-from sync_operators.config.loading import load_project
-from sync_operators.connection import ConnectionInfo
+from sync_operators.common.connection import ConnectionInfo
 from sync_operators.error_budget import DeliveryFailed, ErrorBudgetExceeded
 from sync_operators.load.http_api import LoadError
 from sync_operators.next_steps import FailureContext, next_steps
+from sync_operators.project import load_project
 from webshop_simulator import ApiReceiver
 
 PRODUCTS = 20

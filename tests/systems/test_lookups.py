@@ -12,8 +12,8 @@ import pytest
 from sync_queries import log_row
 from systems_support import ids_by_legacy_id, seed_erp
 
+from sync_operators.common.connection import ConnectionInfo
 from sync_operators.config.loading import Project
-from sync_operators.connection import ConnectionInfo
 from sync_operators.state import deferred
 from sync_operators.transform.lookup import LookupFailed
 from webshop_simulator import ShopServer
@@ -188,7 +188,7 @@ def test_a_code_of_the_wrong_type_stops_the_run_with_advice(
 
 def test_lookup_settings_are_checked_when_the_mappings_load(tmp_path, project: Project) -> None:
     """A misspelt on_missing or a lookup without ``match`` fails the config check, with the path."""
-    from sync_operators.config.loading import load_project
+    from sync_operators.project import load_project
 
     folder = tmp_path / "mappings"
     folder.mkdir()

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from systems_support import MAPPINGS_DIR
 
-from sync_operators.config.loading import load_project
 from sync_operators.dag_factory.builder import NIGHTLY_DAG_ID, build_dags
+from sync_operators.project import load_project
 
 
 def upstream_of(dag, task_id: str) -> set[str]:

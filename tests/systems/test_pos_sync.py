@@ -9,8 +9,8 @@ from decimal import Decimal
 import psycopg
 from systems_support import ids_by_legacy_id, seed_erp
 
+from sync_operators.common.connection import ConnectionInfo
 from sync_operators.config.loading import Project
-from sync_operators.connection import ConnectionInfo
 
 START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # 11:00 on the stores' clocks
 

@@ -13,10 +13,10 @@ import requests
 from http_stub import serving_json
 from systems_support import ANCHOR, SHOP_TOKEN
 
+from sync_operators.common.connection import ConnectionInfo
+from sync_operators.common.http_auth import AuthError, AuthOptions, apply_auth
 from sync_operators.config.models import MappingConfig, SourceConfig
-from sync_operators.connection import ConnectionInfo
 from sync_operators.extract.base import ExtractWindow
-from sync_operators.extract.http_auth import AuthError, AuthOptions, apply_auth
 from sync_operators.extract.rest_api import RestApiExtractor, SourceError
 from webshop_simulator import ShopServer
 

@@ -12,8 +12,8 @@ import psycopg
 import pytest
 from systems_support import postgres_connection
 
+from sync_operators.common.connection import ConnectionInfo
 from sync_operators.config.models import MappingConfig, SourceConfig
-from sync_operators.connection import ConnectionInfo
 from sync_operators.errors import PermanentSourceError
 from sync_operators.extract.base import ExtractWindow
 from sync_operators.extract.sql_query import SourceError, SqlQueryExtractor

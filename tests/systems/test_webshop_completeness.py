@@ -14,9 +14,9 @@ import requests
 import yaml
 from systems_support import ANCHOR, MAPPINGS_DIR, PARTNER_TOKEN, SHOP_TOKEN, seed_erp
 
+from sync_operators.common.connection import ConnectionInfo
 from sync_operators.config.loading import Project
 from sync_operators.config.models import MappingConfig, SourceConfig
-from sync_operators.connection import ConnectionInfo
 from sync_operators.errors import PermanentSourceError, SourceError
 from sync_operators.extract.base import ExtractWindow
 from sync_operators.extract.rest_api import RestApiExtractor

@@ -8,8 +8,8 @@ from decimal import Decimal
 import psycopg
 from systems_support import ids_by_legacy_id, seed_erp
 
+from sync_operators.common.connection import ConnectionInfo
 from sync_operators.config.loading import Project
-from sync_operators.connection import ConnectionInfo
 from webshop_simulator import ShopServer
 
 WEBSHOP_MAPPINGS = ("webshop_customers", "webshop_orders", "webshop_order_lines")

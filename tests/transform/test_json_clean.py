@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from sync_operators.transform.json_clean import clean_for_json, dumps_clean
+from sync_operators.common.json_clean import clean_for_json, dumps_clean
 
 np = pytest.importorskip("numpy")
 
@@ -267,7 +267,7 @@ def test_plain_json_dumps_would_fail_without_cleaning() -> None:
 
 
 def test_module_does_not_import_numpy_or_pandas() -> None:
-    module = Path(__file__).resolve().parents[2] / "plugins/sync_operators/transform/json_clean.py"
+    module = Path(__file__).resolve().parents[2] / "plugins/sync_operators/common/json_clean.py"
     code = (
         "import importlib.util, sys\n"
         f"spec = importlib.util.spec_from_file_location('json_clean', {str(module)!r})\n"

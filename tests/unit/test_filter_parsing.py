@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from sync_operators.extract.filters import (
+from sync_operators.common.filters import (
     FilterError,
     compare,
     filters_as_json,

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from sync_operators.common.paths import compile_path
 from sync_operators.errors import PermanentSourceError, SourceError
 from sync_operators.extract.listing_guard import ListingGuard, record_fingerprint
-from sync_operators.transform.paths import compile_path
 
 URL = "https://shop.example/api/things"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from unit_support import mapping
 
-from sync_operators.dag_factory.ordering import DependencyCycle, dependency_order
+from sync_operators.config.ordering import DependencyCycle, dependency_order
 from sync_operators.run_options import RunOptions, RunOptionsError, Selection
 
 

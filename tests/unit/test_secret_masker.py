@@ -7,9 +7,9 @@ import base64
 import json
 from urllib.parse import quote
 
-from sync_operators.connection import ConnectionInfo
+from sync_operators.common.connection import ConnectionInfo
+from sync_operators.common.masking import SecretMasker
 from sync_operators.errors import RecordError
-from sync_operators.masking import SecretMasker
 
 PASSWORD = 'p@ss w/"rd'
 CONNECTION = ConnectionInfo(

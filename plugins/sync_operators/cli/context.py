@@ -12,7 +12,8 @@ from sync_operators.cli import queries
 from sync_operators.cli.database import DatabaseChoice, connect, resolve_dsn
 from sync_operators.cli.output import Output
 from sync_operators.cli.refusal import Refused
-from sync_operators.config.loading import SOURCES_FILE, TARGETS_FILE, Project, load_project
+from sync_operators.config.loading import SOURCES_FILE, TARGETS_FILE, Project
+from sync_operators.project import load_project
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[3]
 

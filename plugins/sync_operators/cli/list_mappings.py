@@ -37,7 +37,7 @@ def run(ctx: CommandContext) -> int:
                 "source": mapping.source,
                 "endpoint": mapping.endpoint,
                 "target": mapping.target,
-                "table": f"{mapping.db_schema or target.db_schema}.{mapping.target_table}",
+                "table": f"{mapping.schema_in(target)}.{mapping.target_table}",
                 "entity_type": mapping.entity_type,
                 "enabled": mapping.enabled,
                 "schedule": mapping.schedule if mapping.enabled else None,

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from sync_operators.cli.context import CommandContext
 from sync_operators.cli.refusal import Refused
-from sync_operators.pipeline import mapping_lock_key
+from sync_operators.load_step import mapping_lock_key
 from sync_operators.state import repair
 
 EXAMPLE = "e.g. 2026-12-07T10:00:00Z or 2026-12-07T11:00:00+01:00"

@@ -22,7 +22,7 @@ def target_errors(
     if target.loader not in POSTGRES_LOADERS:
         return []
     path = project.mapping_files[mapping.name]
-    schema = mapping.db_schema or target.db_schema
+    schema = mapping.schema_in(target)
     table = mapping.target_table
     columns = queries.table_columns(conn, schema, table)
     where = "table" if mapping.table is not None else "model"

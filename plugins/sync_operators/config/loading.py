@@ -3,10 +3,15 @@
 ``sources.yaml`` and ``targets.yaml`` hold named sources and targets; every other ``*.yaml`` file is
 one mapping named after the file. A broken file is reported and skipped, so one bad mapping never
 hides the healthy ones.
+
+This module checks the schema and the cross-references only. Checks that need the plugin code
+(classes, options, transform names) come in as :class:`ProjectChecks` from
+``sync_operators.project``, whose ``load_project`` is what callers use.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +20,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from sync_operators.config.errors import ConfigError, ConfigErrors, from_validation_error
-from sync_operators.config.models import MappingConfig, SourceConfig, TargetConfig
+from sync_operators.config.models import STEP_CHECK, MappingConfig, SourceConfig, TargetConfig
+from sync_operators.config.ordering import DependencyCycle, dependency_order
 
 SOURCES_FILE = "sources.yaml"
 TARGETS_FILE = "targets.yaml"
@@ -129,14 +135,17 @@ def _named_section(path: Path, model: type[BaseModel], errors: list[ConfigError]
     return found
 
 
-def load_mapping_file(path: Path) -> MappingConfig:
-    """Validate one mapping file on its own (no cross-references); raises ConfigErrors."""
+def load_mapping_file(
+    path: Path, check_steps: Callable[[Any], object] | None = None
+) -> MappingConfig:
+    """Validate one mapping file on its own (no cross-references); raises ConfigErrors.
+    ``check_steps`` checks each field's transform steps (see ``models.STEP_CHECK``)."""
     document = read_yaml(path)
     if not isinstance(document, dict):
         raise ConfigErrors([ConfigError(path, "", "expected a mapping of keys to values")])
     document = {"name": path.stem, **document}
     try:
-        return MappingConfig.model_validate(document)
+        return MappingConfig.model_validate(document, context={STEP_CHECK: check_steps})
     except ValidationError as exc:
         raise ConfigErrors(from_validation_error(path, exc)) from exc
 
@@ -158,10 +167,29 @@ def _cross_check(
     return errors
 
 
-def load_project(directory: str | Path) -> Project:
-    """Load and validate a mappings folder. Never raises for a broken file: see ``errors``."""
-    from sync_operators.config.plugins import check_plugin_classes
+def _no_section_checks(project: Project) -> None:
+    return None
 
+
+def _no_mapping_checks(project: Project, mapping: MappingConfig) -> list[ConfigError]:
+    return []
+
+
+@dataclass(frozen=True)
+class ProjectChecks:
+    """Checks beyond the schema, given by the layer that knows the plugins: ``sections`` drops
+    broken sources and targets, ``mapping`` returns a mapping's errors, ``steps`` parses a field's
+    transform steps and raises ValueError."""
+
+    sections: Callable[[Project], None] = _no_section_checks
+    mapping: Callable[[Project, MappingConfig], list[ConfigError]] = _no_mapping_checks
+    steps: Callable[[Any], object] | None = None
+
+
+def read_project(directory: str | Path, checks: ProjectChecks | None = None) -> Project:
+    """Load and validate a mappings folder. Never raises for a broken file: see ``errors``.
+    Without ``checks`` only the schema and cross-references are checked."""
+    checks = checks or ProjectChecks()
     directory = Path(directory)
     project = Project(directory=directory)
     if not directory.is_dir():
@@ -169,12 +197,12 @@ def load_project(directory: str | Path) -> Project:
         return project
     project.sources = _named_section(directory / SOURCES_FILE, SourceConfig, project.errors)
     project.targets = _named_section(directory / TARGETS_FILE, TargetConfig, project.errors)
-    check_plugin_classes(project)
+    checks.sections(project)
     for path in sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml")):
         if path.name in (SOURCES_FILE, TARGETS_FILE):
             continue
         try:
-            _add_mapping(project, path)
+            _add_mapping(project, path, checks)
         except ConfigErrors as exc:
             project.errors.extend(exc.errors)
             project.mapping_files.setdefault(path.stem, path)
@@ -185,18 +213,15 @@ def load_project(directory: str | Path) -> Project:
     return project
 
 
-def _add_mapping(project: Project, path: Path) -> None:
+def _add_mapping(project: Project, path: Path, checks: ProjectChecks) -> None:
     """Read, validate and cross-check one mapping file; raises ConfigErrors when it is broken."""
-    from sync_operators.config.plugins import check_mapping_options, check_transformer
-
-    mapping = load_mapping_file(path)
+    mapping = load_mapping_file(path, checks.steps)
     problems = _cross_check(path, mapping, project.sources, project.targets)
     if mapping.name in project.mappings:
         other = project.mapping_files[mapping.name]
         problems.append(ConfigError(path, "name", f"mapping '{mapping.name}' is also in {other}"))
     project.mapping_files.setdefault(mapping.name, path)
-    problems.extend(check_transformer(project, mapping))
-    problems.extend(check_mapping_options(project, mapping))
+    problems.extend(checks.mapping(project, mapping))
     if problems:
         raise ConfigErrors(problems)
     project.mappings[mapping.name] = mapping
@@ -219,8 +244,6 @@ def _check_dependencies(project: Project) -> None:
 def _check_cycles(project: Project) -> None:
     """Mappings that depend on each other in a circle cannot be ordered: report and drop them,
     so the nightly DAG still orders the others."""
-    from sync_operators.dag_factory.ordering import DependencyCycle, dependency_order
-
     while True:
         try:
             dependency_order(project.mappings)

@@ -9,14 +9,20 @@ from datetime import timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from sync_operators.common.filters import FIELD_PATTERN as FILTER_FIELD_PATTERN
+from sync_operators.common.paths import is_path, parse_path
 from sync_operators.config.delete_policy import DeletePolicy
 from sync_operators.config.durations import parse_duration
 from sync_operators.config.notify import NotifyTarget
-from sync_operators.extract.filters import FIELD_PATTERN as FILTER_FIELD_PATTERN
-from sync_operators.transform.paths import is_path, parse_path
-from sync_operators.transform.transforms import TransformStep, parse_steps
 
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,49}")
 """Names become DAG ids (``sync_<name>``: Airflow allows letters, digits, ``_``, ``-`` and ``.``,
@@ -33,10 +39,14 @@ FIELD_PATH_PATTERN = re.compile(
     r"[A-Za-z_][A-Za-z0-9_]*(?:\[-?\d+\])*(?:\.[A-Za-z_][A-Za-z0-9_]*(?:\[-?\d+\])*)*"
 )
 """A mapping's source field: an attribute name or path, where a step may index a list
-(``lines[0].sku``, see ``transform.paths``)."""
+(``lines[0].sku``, see ``common.paths``)."""
 # How far a run's window may end after the worker's clock (clocks of scheduler, worker and
 # database differ a little); see sync_operators.state.window.refuse_future_window.
 DEFAULT_MAX_CLOCK_SKEW = timedelta(minutes=2)
+STEP_CHECK = "check_transform_steps"
+"""Validation-context key of a function that parses a field's ``transform`` and raises ValueError
+for an unknown name or a bad argument. ``sync_operators.project`` supplies it, so the schema knows
+no transform code and the message still lands on the field's key path."""
 
 
 def check_name(value: str, what: str) -> str:
@@ -99,6 +109,11 @@ class SourceConfig(StrictModel):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone '{value}' (use an IANA name)") from None
         return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The source's zone: naive timestamps it sends are wall-clock time there."""
+        return ZoneInfo(self.timezone)
 
 
 class TargetConfig(StrictModel):
@@ -174,8 +189,10 @@ class FieldMapping(StrictModel):
 
     @field_validator("transform")
     @classmethod
-    def _transform(cls, value: Any) -> Any:
-        parse_steps(value)
+    def _transform(cls, value: Any, info: ValidationInfo) -> Any:
+        check = (info.context or {}).get(STEP_CHECK)
+        if check is not None:
+            check(value)
         return value
 
     @field_validator("default")
@@ -189,11 +206,6 @@ class FieldMapping(StrictModel):
                 "date value (or leave it out for NULL)"
             )
         return value
-
-    @property
-    def steps(self) -> list[TransformStep]:
-        """The parsed transform steps, in order."""
-        return parse_steps(self.transform)
 
 
 class MappingConfig(StrictModel):
@@ -394,6 +406,11 @@ class MappingConfig(StrictModel):
     def options_for(self, section: str, base: dict[str, Any]) -> dict[str, Any]:
         """``base`` (a source's or target's options) overridden by this mapping's ``section``."""
         return {**base, **self.options.get(section, {})}
+
+    def schema_in(self, target: TargetConfig) -> str:
+        """The schema of the target table: the mapping's ``schema``, else the target's. Loaders,
+        asset URIs, the CLI and DAG docs all name the table, so all ask here."""
+        return self.db_schema or target.db_schema
 
     def modified_field_for(self, source: SourceConfig) -> str:
         """The source field that tells when a record changed: the mapping's ``modified_field``,

@@ -16,9 +16,8 @@ from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, CronTriggerTimeta
 from sync_operators.assets import table_asset
 from sync_operators.config.durations import format_duration
 from sync_operators.config.errors import ConfigError
-from sync_operators.config.loading import Project, load_project
 from sync_operators.config.models import MappingConfig
-from sync_operators.dag_factory.ordering import dependency_order
+from sync_operators.config.ordering import dependency_order
 from sync_operators.dag_factory.params import mapping_params, nightly_params
 from sync_operators.dag_factory.schedules import NIGHTLY_DAG_ID, NIGHTLY_SCHEDULE
 from sync_operators.notify import mapping_notifiers, nightly_notifiers
@@ -31,6 +30,7 @@ from sync_operators.operators import (
 )
 from sync_operators.operators.publish import SyncPublishOperator
 from sync_operators.operators.select import SyncSelectOperator
+from sync_operators.project import Project, load_project
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ def _add_steps(
 def _doc(project: Project, mapping: MappingConfig) -> str:
     source = project.source_of(mapping)
     target = project.target_of(mapping)
-    table = f"{mapping.db_schema or target.db_schema}.{mapping.target_table}"
+    table = f"{mapping.schema_in(target)}.{mapping.target_table}"
     return (
         f"### {mapping.name}\n\n{mapping.description}\n\n"
         f"- source: `{source.name}` ({source.extractor}, connection `{source.conn_id}`), "

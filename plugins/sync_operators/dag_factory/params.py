@@ -8,8 +8,8 @@ from typing import Any
 
 from airflow.sdk import Param
 
+from sync_operators.common.filters import FILTERS_SCHEMA
 from sync_operators.config.models import MappingConfig
-from sync_operators.extract.filters import FILTERS_SCHEMA
 
 FILTERS_HELP = (
     "Only sync records matching these conditions, on source fields. "

@@ -4,40 +4,20 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from sync_operators.common.connection import ConnectionInfo
+from sync_operators.common.filters import FilterCondition, split_filters
+from sync_operators.common.paths import compile_path
+from sync_operators.common.times import ExtractWindow
 from sync_operators.config.models import MappingConfig, SourceConfig, check_attribute
-from sync_operators.connection import ConnectionInfo
-from sync_operators.extract.filters import FilterCondition, split_filters
-from sync_operators.transform.paths import compile_path
 
 Record = Mapping[str, Any]
 Page = Sequence[Record]
 
-
-@dataclass(frozen=True)
-class ExtractWindow:
-    """Half-open interval [start, end) of modification times, in UTC; ``None`` is unbounded.
-
-    A full sync uses ``ExtractWindow.everything()``; incremental runs bound both ends.
-    """
-
-    start: datetime | None = None
-    end: datetime | None = None
-
-    @classmethod
-    def everything(cls) -> ExtractWindow:
-        """The unbounded window of a full sync."""
-        return cls()
-
-    @property
-    def is_full(self) -> bool:
-        """True when the window does not filter at all."""
-        return self.start is None and self.end is None
+__all__ = ["BaseExtractor", "ExtractWindow", "ExtractorOptions", "Page", "Record"]
 
 
 class ExtractorOptions(BaseModel):

@@ -39,21 +39,20 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import unquote_plus
-from zoneinfo import ZoneInfo
 
 import requests
 from pydantic import Field
 
-from sync_operators.errors import PermanentSourceError, SourceError
-from sync_operators.extract.base import BaseExtractor, ExtractorOptions, ExtractWindow, Page
-from sync_operators.extract.filters import COMPARISONS, FilterCondition, Scalar
-from sync_operators.extract.http_session import (
+from sync_operators.common.filters import COMPARISONS, FilterCondition, Scalar
+from sync_operators.common.http_session import (
     RETRY_STATUSES,
     HttpRetryOptions,
     body_retrying,
     build_session,
 )
-from sync_operators.extract.json_pages import NestedTooDeeply, decode_body
+from sync_operators.common.json_pages import NestedTooDeeply, decode_body
+from sync_operators.errors import PermanentSourceError, SourceError
+from sync_operators.extract.base import BaseExtractor, ExtractorOptions, ExtractWindow, Page
 from sync_operators.extract.local_time import format_naive, local_bounds
 from sync_operators.extract.prefetch import prefetched
 
@@ -142,7 +141,7 @@ class LegacyErpExtractor(BaseExtractor):
         super().__init__(**kwargs)
         if self.connection is None:
             raise SourceError(f"source '{self.source.name}' needs an HTTP connection")
-        self.zone = ZoneInfo(self.source.timezone)
+        self.zone = self.source.zone
         self.base_url = self.connection.base_url() + self.options.rest_path.rstrip("/")
         self.session = build_session(self.options, statuses=SESSION_STATUSES)
         self._logged_in = False

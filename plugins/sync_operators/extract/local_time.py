@@ -17,7 +17,9 @@ which the idempotent merge absorbs (they are counted as unchanged).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
+
+from sync_operators.common.times import utc
 
 SAMPLE_STEP = timedelta(hours=1)
 """Offsets are sampled this often inside a window; no zone keeps an offset for less than this."""
@@ -28,12 +30,6 @@ OPEN_REACH = timedelta(days=2)
 Beyond it, ``t + offset(t)`` lies past any bound converted with a nearer offset (real offsets stay
 within ±14 hours), so farther instants cannot fall outside the local range.
 """
-
-
-def _utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        raise ValueError(f"naive datetime {moment!r}: window bounds must carry a time zone")
-    return moment.astimezone(UTC)
 
 
 def offsets_between(start: datetime, end: datetime, zone: tzinfo) -> list[timedelta]:
@@ -60,8 +56,8 @@ def local_bounds(
     [start, end); ``None`` stays unbounded (see the module docstring for why this is safe)."""
     if start is None and end is None:
         return None, None
-    utc_start = None if start is None else _utc(start)
-    utc_end = None if end is None else _utc(end)
+    utc_start = None if start is None else utc(start)
+    utc_end = None if end is None else utc(end)
     low = utc_start if utc_start is not None else utc_end - OPEN_REACH  # type: ignore[operator]
     high = utc_end if utc_end is not None else utc_start + OPEN_REACH  # type: ignore[operator]
     offsets = offsets_between(low, max(low, high), zone)

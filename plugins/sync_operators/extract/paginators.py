@@ -24,10 +24,10 @@ from urllib.parse import urljoin
 import requests
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from sync_operators.common.paths import compile_path, parse_path
 from sync_operators.errors import PermanentSourceError
 from sync_operators.extract.listing_guard import ListingGuard
 from sync_operators.registry import PAGINATORS, resolve_class
-from sync_operators.transform.paths import compile_path, parse_path
 
 SafeUrl = Callable[[str], str]
 """Turns a URL into one fit for a message: no credentials, connection secrets masked."""

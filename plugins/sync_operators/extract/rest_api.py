@@ -39,11 +39,12 @@ from zoneinfo import ZoneInfo
 import requests
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from sync_operators.common.http_auth import AuthError, AuthOptions, apply_auth
+from sync_operators.common.http_session import HttpRetryOptions, build_session
+from sync_operators.common.json_pages import NestedTooDeeply, loads
+from sync_operators.common.paths import compile_path, parse_path
 from sync_operators.errors import PermanentSourceError, SourceError
 from sync_operators.extract.base import BaseExtractor, ExtractorOptions, ExtractWindow, Page
-from sync_operators.extract.http_auth import AuthError, AuthOptions, apply_auth
-from sync_operators.extract.http_session import HttpRetryOptions, build_session
-from sync_operators.extract.json_pages import NestedTooDeeply, loads
 from sync_operators.extract.listing_guard import ListingGuard, record_fingerprint
 from sync_operators.extract.local_time import format_naive, local_bounds
 from sync_operators.extract.paginators import (
@@ -54,7 +55,6 @@ from sync_operators.extract.paginators import (
     paginator_class,
     paginator_options,
 )
-from sync_operators.transform.paths import compile_path, parse_path
 
 BODY_START = 160
 """How much of an error response's body goes into a message."""
@@ -143,7 +143,7 @@ class RestApiExtractor(BaseExtractor):
         super().__init__(**kwargs)
         if self.connection is None:
             raise SourceError(f"source '{self.source.name}' needs an HTTP connection")
-        self.zone = ZoneInfo(self.source.timezone)
+        self.zone = self.source.zone
         base = self.connection.base_url() + "/" + self.options.base_path.strip("/")
         self.url = base.rstrip("/") + "/" + self.mapping.endpoint.lstrip("/")
         self.session = build_session(self.options)

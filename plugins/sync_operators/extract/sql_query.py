@@ -14,7 +14,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator, Sequence
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 import psycopg
 from psycopg import sql
@@ -22,11 +21,11 @@ from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
 from pydantic import Field, field_validator
 
-from sync_operators.connection import ConnectionInfo
+from sync_operators.common.connection import ConnectionInfo
+from sync_operators.common.paths import is_path
 from sync_operators.errors import PermanentSourceError, SourceError
 from sync_operators.extract.base import BaseExtractor, ExtractorOptions, ExtractWindow, Page
 from sync_operators.extract.local_time import local_bounds
-from sync_operators.transform.paths import is_path
 
 LIBPQ_EXTRAS = frozenset(
     {
@@ -84,7 +83,7 @@ class SqlQueryExtractor(BaseExtractor):
         super().__init__(**kwargs)
         if self.connection is None:
             raise SourceError(f"source '{self.source.name}' needs a Postgres connection")
-        self.zone = ZoneInfo(self.source.timezone)
+        self.zone = self.source.zone
         self._conn: psycopg.Connection | None = None
 
     def relation(self) -> sql.Composable:

@@ -11,10 +11,10 @@ from typing import Any, ClassVar
 import psycopg
 from pydantic import BaseModel, ConfigDict
 
+from sync_operators.common.columns import ColumnSpec
+from sync_operators.common.connection import ConnectionInfo
 from sync_operators.config.models import MappingConfig, TargetConfig
-from sync_operators.connection import ConnectionInfo
 from sync_operators.errors import RecordError
-from sync_operators.load.columns import ColumnSpec
 from sync_operators.staging.tables import StagingTables
 
 

@@ -46,13 +46,13 @@ import requests
 from psycopg import sql
 from pydantic import Field, field_validator
 
+from sync_operators.common.columns import ColumnSpec
+from sync_operators.common.http_auth import AuthError, AuthOptions, apply_auth
+from sync_operators.common.http_session import HttpRetryOptions, build_session
+from sync_operators.common.paths import compile_path, parse_path
 from sync_operators.errors import RecordError
-from sync_operators.extract.http_auth import AuthError, AuthOptions, apply_auth
-from sync_operators.extract.http_session import HttpRetryOptions, build_session
 from sync_operators.load.base import BaseLoader, LoaderOptions, LoadResult
-from sync_operators.load.columns import ColumnSpec
 from sync_operators.staging.tables import StagingTables, create_typed_table_of_type
-from sync_operators.transform.paths import compile_path, parse_path
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 FATAL_STATUSES = frozenset({401, 403, 408, 429})

@@ -20,8 +20,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from sync_operators.common.columns import ColumnSpec, describe_columns
 from sync_operators.load.base import BaseLoader, LoadResult
-from sync_operators.load.columns import ColumnSpec, describe_columns
 from sync_operators.load.deletes import DeleteTarget, delete_missing, restore_on_merge
 from sync_operators.load.unique_key import check_unique_key
 from sync_operators.staging.tables import StagingTables, create_typed_table
@@ -213,7 +213,7 @@ class PostgresTableLoader(BaseLoader):
     @property
     def schema(self) -> str:
         """The target table's schema: the mapping's, else the target's."""
-        return self.mapping.db_schema or self.target.db_schema
+        return self.mapping.schema_in(self.target)
 
     @property
     def table(self) -> sql.Identifier:

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import psycopg
 from psycopg import sql
 
+from sync_operators.common.columns import TargetSchemaError
 from sync_operators.errors import PermanentError
-from sync_operators.load.columns import TargetSchemaError
 
 
 class KeyNotUnique(TargetSchemaError, PermanentError):

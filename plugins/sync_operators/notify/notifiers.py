@@ -16,12 +16,12 @@ from typing import Any
 
 from airflow.sdk import BaseHook, BaseNotifier
 
-from sync_operators.config.loading import load_project
+from sync_operators.common.connection import ConnectionInfo
+from sync_operators.common.http_session import HttpRetryOptions, build_session
+from sync_operators.common.masking import SecretMasker
 from sync_operators.config.notify import NotifyTarget, check_alert_text, render_alert_text
-from sync_operators.connection import ConnectionInfo
-from sync_operators.extract.http_session import HttpRetryOptions, build_session
-from sync_operators.masking import SecretMasker
 from sync_operators.notify.status import MappingOutcome, run_outcomes
+from sync_operators.project import load_project
 
 logger = logging.getLogger(__name__)
 

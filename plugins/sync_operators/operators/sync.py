@@ -14,13 +14,13 @@ from typing import Any
 import psycopg
 from airflow.sdk import BaseHook, BaseOperator, Context
 
+from sync_operators.common.connection import ConnectionInfo
 from sync_operators.config.errors import ConfigErrors
-from sync_operators.config.loading import load_project
-from sync_operators.connection import ConnectionInfo
 from sync_operators.error_budget import ErrorBudgetExceeded
 from sync_operators.errors import PermanentError
 from sync_operators.next_steps import FailureContext, next_steps
 from sync_operators.pipeline import SyncJob
+from sync_operators.project import load_project
 from sync_operators.run_options import RunOptions, run_conf
 from sync_operators.state.log import RunIdentity
 from sync_operators.summary import failure_summary

@@ -1,6 +1,6 @@
 """The JSON text a record is staged as in the raw table, chosen per page.
 
-Pages that :mod:`~sync_operators.extract.json_pages` marked as :class:`JsonPage` are encoded with
+Pages that :mod:`~sync_operators.common.json_pages` marked as :class:`JsonPage` are encoded with
 msgspec (about 0.3 µs per record); every other page goes through ``mark_infinities`` and
 ``dumps_clean`` as before, so ±Infinity still becomes a per-record error downstream.
 """
@@ -12,9 +12,9 @@ from typing import Any
 
 import msgspec
 
-from sync_operators.extract.json_pages import JsonPage
-from sync_operators.transform.json_clean import dumps_clean
-from sync_operators.transform.non_finite import mark_infinities
+from sync_operators.common.json_clean import dumps_clean
+from sync_operators.common.json_pages import JsonPage
+from sync_operators.common.non_finite import mark_infinities
 
 _encode = msgspec.json.Encoder().encode
 

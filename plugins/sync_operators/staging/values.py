@@ -9,8 +9,8 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from sync_operators.load.columns import ColumnSpec
-from sync_operators.transform.json_clean import dumps_clean
+from sync_operators.common.columns import ColumnSpec
+from sync_operators.common.json_clean import dumps_clean
 
 JSON_TYPES = frozenset({"json", "jsonb"})
 

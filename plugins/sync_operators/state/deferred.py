@@ -22,9 +22,9 @@ from datetime import datetime
 import psycopg
 from psycopg import sql
 
+from sync_operators.common.json_clean import dumps_clean
 from sync_operators.errors import RecordError
 from sync_operators.staging.tables import StagingTables
-from sync_operators.transform.json_clean import dumps_clean
 
 
 def inject(conn: psycopg.Connection, mapping: str, tables: StagingTables) -> int:

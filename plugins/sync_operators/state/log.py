@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
+from sync_operators.common.json_clean import dumps_clean
 from sync_operators.config.durations import format_duration
 from sync_operators.errors import PermanentError, RecordError
-from sync_operators.transform.json_clean import dumps_clean
 
 if TYPE_CHECKING:
-    from sync_operators.masking import SecretMasker
+    from sync_operators.common.masking import SecretMasker
 
 MAX_RECORD_ID = 255
 

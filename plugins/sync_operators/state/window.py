@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from sync_operators.common.times import ExtractWindow, utc
 from sync_operators.config.durations import format_duration
 from sync_operators.errors import PermanentError
-from sync_operators.extract.base import ExtractWindow
 
 
 @dataclass(frozen=True)
@@ -32,12 +32,6 @@ class SyncWindow:
         return ExtractWindow(self.filter_start, self.end)
 
 
-def _utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        raise ValueError(f"naive datetime {moment!r}: window bounds must carry a time zone")
-    return datetime.fromtimestamp(moment.timestamp(), UTC)
-
-
 def resolve_window(
     *,
     full: bool,
@@ -58,17 +52,17 @@ def resolve_window(
       when the mapping never succeeded.
     Manual windows end at a whole second so the next window starts exactly where this one ended.
     """
-    now = _utc(now).replace(microsecond=0)
+    now = utc(now).replace(microsecond=0)
     if full:
         return SyncWindow("full", None, now, None)
     if interval_start is not None and interval_end is not None and interval_start < interval_end:
-        start, end = _utc(interval_start), _utc(interval_end)
+        start, end = utc(interval_start), utc(interval_end)
         if last_window_end is not None:
-            start = min(start, _utc(last_window_end))
+            start = min(start, utc(last_window_end))
         return SyncWindow("incremental", start, end, start - lookback)
     if last_window_end is None:
         return SyncWindow("full", None, now, None)
-    start = _utc(last_window_end)
+    start = utc(last_window_end)
     end = max(now, start)
     return SyncWindow("incremental", start, end, start - lookback)
 
@@ -79,7 +73,7 @@ class FutureWindow(PermanentError):
 
 
 def _text(moment: datetime | None) -> str:
-    return "-" if moment is None else _utc(moment).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return "-" if moment is None else utc(moment).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def refuse_future_window(
@@ -100,7 +94,7 @@ def refuse_future_window(
     stretch of a window are read again by the next run when the mapping's ``lookback`` is at least
     as long. The run refuses before it extracts: target and sync state stay as they are.
     """
-    if window.end <= _utc(now) + max_clock_skew:
+    if window.end <= utc(now) + max_clock_skew:
         return
     start = "-inf" if window.start is None else _text(window.start)
     skew = format_duration(max_clock_skew)
@@ -119,8 +113,8 @@ def cut_at_now(window: SyncWindow, *, now: datetime, max_clock_skew: timedelta) 
     yet, and a state stored at the window's true end would pass the clock, so a record changed
     in between would never be read. The next run starts where this one ended. A window ending
     further ahead is left for :func:`refuse_future_window`."""
-    moment = _utc(now).replace(microsecond=0)
-    ends_soon = moment < window.end <= _utc(now) + max_clock_skew
+    moment = utc(now).replace(microsecond=0)
+    ends_soon = moment < window.end <= utc(now) + max_clock_skew
     if not ends_soon or (window.start is not None and window.start >= moment):
         return window
     return replace(window, end=moment)

@@ -10,11 +10,11 @@ from typing import Any
 
 import psycopg
 
+from sync_operators.common.paths import compile_path, is_path
 from sync_operators.errors import RecordDeferred, RecordError, RecordRejected
 from sync_operators.transform.base import BaseTransformer, Row
 from sync_operators.transform.lookup import Lookup
-from sync_operators.transform.paths import compile_path, is_path
-from sync_operators.transform.transforms import TransformError, compile_steps
+from sync_operators.transform.transforms import TransformError, compile_steps, parse_steps
 
 FieldFunction = Callable[[Mapping[str, Any]], Any]
 
@@ -35,7 +35,7 @@ class FieldMappingTransformer(BaseTransformer):
         ]
 
     def _compile(self, source_field: str, field: Any) -> FieldFunction:
-        convert = compile_steps(field.steps, self.context)
+        convert = compile_steps(parse_steps(field.transform), self.context)
         default = field.default
         required = field.required
         get = compile_path(source_field) if is_path(source_field) else None

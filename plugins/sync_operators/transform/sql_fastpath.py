@@ -22,8 +22,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from sync_operators.common.columns import ColumnSpec
 from sync_operators.config.models import MappingConfig
-from sync_operators.load.columns import ColumnSpec
 from sync_operators.staging.swap import swap_in
 from sync_operators.staging.tables import StagingTables, iter_raw_chunks, stream_chunks
 from sync_operators.transform.base import BaseTransformer

@@ -6,7 +6,7 @@ its JSON type (``jsonb_typeof``), to
 - a *guard*: the input is plain, i.e. the value expression cannot fail on it and gives exactly
   what Python gives (a guard never fails itself);
 - a *value*: the typed value, time zone and ``default:`` included, valid where the guard holds;
-- *checks*: :meth:`~sync_operators.load.columns.ColumnSpec.check` as predicates on the value.
+- *checks*: :meth:`~sync_operators.common.columns.ColumnSpec.check` as predicates on the value.
 
 The guards are deliberately narrow. Where Python and Postgres could differ they send the value to
 the Python path: ``str.strip`` is Unicode-wide (``btrim`` gets Python's whitespace set),
@@ -27,9 +27,11 @@ import psycopg
 from psycopg import sql
 from psycopg.adapt import PyFormat, Transformer
 
+from sync_operators.common.columns import INT_RANGES, ColumnSpec
+from sync_operators.common.paths import is_path
 from sync_operators.config.models import FieldMapping
-from sync_operators.load.columns import ColumnSpec
-from sync_operators.transform.paths import is_path
+from sync_operators.transform.numeric import FALSE_WORDS, TRUE_WORDS
+from sync_operators.transform.transforms import parse_steps
 from sync_operators.transform.zone_offsets import wall_offsets
 
 PYTHON_WHITESPACE = (
@@ -40,8 +42,6 @@ PYTHON_WHITESPACE = (
 
 LOWER_ASCII = "abcdefghijklmnopqrstuvwxyz"
 UPPER_ASCII = LOWER_ASCII.upper()
-TRUE_WORDS = ("1", "true", "yes", "y", "t", "ja", "on")
-FALSE_WORDS = ("0", "false", "no", "n", "f", "nein", "off")
 MAX_NUMBER_TEXT = 280
 """Longest number text plain for ``to_float``: float8 neither overflows nor underflows below."""
 MAX_DECIMAL_TEXT = 15
@@ -50,11 +50,6 @@ through Python's float (at most 15 significant digits)."""
 MAX_INT_TEXT = 18
 
 TEXT_TYPES = frozenset({"text", "character varying"})
-INT_RANGES = {
-    "smallint": (-(2**15), 2**15 - 1),
-    "integer": (-(2**31), 2**31 - 1),
-    "bigint": (-(2**63), 2**63 - 1),
-}
 COLUMN_TYPES = {
     "text": TEXT_TYPES,
     "numeric": frozenset({"numeric"}),
@@ -149,7 +144,7 @@ class FieldCompiler:
         )
         text = _Text(t)
         typed = False  # whether the JSON type has been checked to be a string
-        steps = list(mapping.steps)
+        steps = parse_steps(mapping.transform)
         conversion: _Conversion | None = None
         while steps:
             step = steps.pop(0)

@@ -12,7 +12,7 @@ from typing import Literal
 import requests
 from pydantic import BaseModel, ConfigDict
 
-from sync_operators.connection import ConnectionInfo
+from sync_operators.common.connection import ConnectionInfo
 
 
 class AuthError(RuntimeError):

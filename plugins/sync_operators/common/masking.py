@@ -19,7 +19,7 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-from sync_operators.connection import ConnectionInfo
+from sync_operators.common.connection import ConnectionInfo
 from sync_operators.errors import RecordError
 
 MASK = "***"

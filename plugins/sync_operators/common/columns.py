@@ -10,11 +10,12 @@ from typing import Any
 
 import psycopg
 
-_INT_RANGES = {
+INT_RANGES = {
     "smallint": (-(2**15), 2**15 - 1),
     "integer": (-(2**31), 2**31 - 1),
     "bigint": (-(2**63), 2**63 - 1),
 }
+"""The values each Postgres integer type holds; the loader and the SQL fast path both check them."""
 
 
 class TargetSchemaError(RuntimeError):
@@ -42,8 +43,8 @@ class ColumnSpec:
                     f"value has {len(value)} characters; column '{self.name}' holds at most "
                     f"{self.max_length}"
                 )
-        elif self.data_type in _INT_RANGES and isinstance(value, int):
-            low, high = _INT_RANGES[self.data_type]
+        elif self.data_type in INT_RANGES and isinstance(value, int):
+            low, high = INT_RANGES[self.data_type]
             if not low <= value <= high:
                 return f"{value} is out of range for {self.data_type} column '{self.name}'"
         elif self.data_type == "numeric" and self.numeric_precision is not None:

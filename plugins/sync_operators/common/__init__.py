@@ -1,0 +1,1 @@
+"""Shared building blocks every layer may import; nothing here imports the layers above."""
