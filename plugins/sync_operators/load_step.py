@@ -54,7 +54,7 @@ def run_load(job: SyncJob) -> dict[str, Any]:
                 result.older,
             )
         result.deleted = _delete_missing(job, conn, loader, log_row)
-        sync_log.record_errors(
+        sync_log.replace_record_errors(
             conn, log_row["id"], job.mapping.name, result.errors, masker=job.masker
         )
         deferred.clear_handled(conn, job.mapping.name, job.tables, log_row["started_at"])
@@ -75,7 +75,7 @@ def run_load(job: SyncJob) -> dict[str, Any]:
                 f"unaccounted for ({counts.as_dict()}); the target was left unchanged"
             )
         _check_details(job, conn, log_row["id"], counts)
-        _check_delivery(job, conn, counts, result)
+        _check_delivery(job, conn, log_row["id"], counts, result)
         sync_log.finish_run(conn, log_row["id"], counts)
         run_details.record_seconds(conn, log_row["id"], "load", time.monotonic() - started)
         if log_row.get("filters"):
@@ -101,10 +101,16 @@ def run_load(job: SyncJob) -> dict[str, Any]:
 
 
 def _check_delivery(
-    job: SyncJob, conn: psycopg.Connection, counts: sync_log.RunCounts, result: LoadResult
+    job: SyncJob,
+    conn: psycopg.Connection,
+    log_id: int,
+    counts: sync_log.RunCounts,
+    result: LoadResult,
 ) -> None:
     """Fail (rolling back) when the failed records break the error budget, or the target
-    refused everything it was sent."""
+    refused everything it was sent. The records the target did not take keep their
+    ``sync_log_detail`` rows (committed apart from the rolled-back load), so `sync errors` shows
+    why each one was not delivered."""
     try:
         check_delivery(
             job.mapping,
@@ -118,6 +124,10 @@ def _check_delivery(
         conn.rollback()
         for error in result.errors[:DELIVERY_ERRORS_LOGGED]:
             job.log.error("Not delivered: %s", job.mask(error.describe()))
+        sync_log.replace_record_errors(
+            conn, log_id, job.mapping.name, result.errors, masker=job.masker
+        )
+        conn.commit()
         raise
 
 

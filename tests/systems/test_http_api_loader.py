@@ -276,3 +276,43 @@ def test_a_put_answered_by_a_maintenance_page_is_not_delivered(
         export(load=load)
     assert run_row(erp_conn) == ("failed", 0, 0, 0, 0)
     assert receiver.stats()["requests"] == 5
+
+
+def test_records_a_failed_delivery_left_behind_keep_their_reasons(
+    make_system_job, erp_dsn: str, receiver_connection: ConnectionInfo, tmp_path: Path,
+    erp_conn: psycopg.Connection, receiver: ApiReceiver,
+) -> None:  # fmt: skip
+    """The run fails, but each record the API did not take has its sync_log_detail row with the
+    reason; a retried load step fails the same way without doubling them."""
+    folder = tmp_path / "mappings"
+    shutil.copytree(MAPPINGS_DIR, folder)
+    mapping = folder / "products_export.yaml"
+    text = re.sub(
+        r"  load: \{.*\}", f"  load: {{{SMALL_BATCHES}, {FAST_RETRIES}}}", mapping.read_text()
+    )
+    mapping.write_text(text)
+    project = load_project(folder)
+    seed_erp(erp_conn, products=PRODUCTS)
+    receiver.answer = "not_found"
+    job = make_system_job(
+        project, "products_export",
+        source=postgres_connection("erp_db", erp_dsn), target=receiver_connection,
+    )  # fmt: skip
+    job.extract(full=True, interval_start=None, interval_end=None)
+    job.transform()
+
+    for _attempt in range(2):
+        with pytest.raises(DeliveryFailed):
+            job.load()
+
+    details = erp_conn.execute(
+        "SELECT record_id, stage, message FROM sync.sync_log_detail ORDER BY record_id"
+    ).fetchall()
+    assert len(details) == PRODUCTS
+    assert {stage for _, stage, _ in details} == {"load"}
+    assert all("HTTP 404" in message for _, _, message in details)
+    assert erp_conn.execute("SELECT last_window_end FROM sync.sync_state").fetchall() in (
+        [],
+        [(None,)],
+    )
+    job.cleanup()

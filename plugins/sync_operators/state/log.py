@@ -195,6 +195,26 @@ def record_errors(
     return len(rows)
 
 
+def replace_record_errors(
+    conn: psycopg.Connection,
+    log_id: int,
+    mapping: str,
+    errors: Sequence[RecordError],
+    masker: SecretMasker | None = None,
+) -> int:
+    """:func:`record_errors`, first forgetting the rows an earlier attempt of the same step
+    wrote for these records (same stage and record id), so a retried step does not double them."""
+    with conn.cursor() as cur:
+        for stage in sorted({error.stage for error in errors}):
+            ids = [clean_record_id(error.record_id) for error in errors if error.stage == stage]
+            cur.execute(
+                "DELETE FROM sync.sync_log_detail WHERE sync_log_id = %s AND stage = %s "
+                "AND record_id = ANY(%s)",
+                (log_id, stage, ids),
+            )
+    return record_errors(conn, log_id, mapping, errors, masker)
+
+
 def delete_errors(conn: psycopg.Connection, log_id: int, stages: Sequence[str]) -> None:
     """Forget the errors of some stages of a run, so a retried stage does not double them."""
     with conn.cursor() as cur:
