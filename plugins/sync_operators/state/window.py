@@ -90,9 +90,9 @@ def refuse_future_window(
     A logical date in the future (``airflow dags test DAG 2030-…``, a REST trigger) gives such a
     window; so does a manual run after a sync state from the future, whose window is
     [state, state). The skew (the mapping's ``max_clock_skew``, default 2 minutes) absorbs small
-    differences between the scheduler's and the worker's clocks; records written in that last
-    stretch of a window are read again by the next run when the mapping's ``lookback`` is at least
-    as long. The run refuses before it extracts: target and sync state stay as they are.
+    differences between the scheduler's and the worker's clocks: such a window is cut at now by
+    :func:`cut_at_now` instead. The run refuses before it extracts: target and sync state stay as
+    they are.
     """
     if window.end <= utc(now) + max_clock_skew:
         return
