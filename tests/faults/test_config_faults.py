@@ -140,3 +140,21 @@ def test_class_path_must_name_a_subclass_of_the_right_base(
 
     assert "products" not in project.mappings
     assert any(message in str(error) for error in project.errors), project.errors
+
+
+def test_a_mapping_broken_after_the_dag_was_built_fails_the_task_without_retries(
+    tmp_path: Path,
+) -> None:
+    """The worker reads the mapping folder again; when the file broke since the DAG was
+    parsed, the task fails at once with file and key path, since a retry reads the same file."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from sync_operators.dag_factory.builder import build_dags
+
+    mappings = legacy_mappings(tmp_path / "mappings")
+    dag = build_dags(mappings)["sync_products"]
+    products = mappings / "products.yaml"
+    products.write_text(products.read_text().replace("transform: to_decimal", "transform: nope"))
+
+    with pytest.raises(AirflowFailException, match=r"products\.yaml: fields\.price\.transform"):
+        dag.get_task("extract").execute({"dag": dag, "run_id": "manual__broken", "params": {}})

@@ -81,7 +81,13 @@ class SyncStepOperator(BaseOperator):
 
     def execute(self, context: Context) -> Any:
         """Run the step; on failure write the reason to the sync log, then re-raise."""
-        job = self.build_job(context)
+        try:
+            job = self.build_job(context)
+        except ConfigErrors as exc:
+            from airflow.sdk.exceptions import AirflowFailException
+
+            # The mapping folder the worker reads is broken: a retry reads the same files.
+            raise AirflowFailException(str(exc)) from exc
         try:
             return self.run_step(job, context)
         except Exception as exc:
