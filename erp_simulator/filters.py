@@ -1,20 +1,24 @@
-"""Parser for the 4D-style $filter query parameter.
+r"""Parser for the 4D-style $filter query parameter.
 
 Grammar (AND binds tighter than OR, keywords are case-insensitive)::
 
     expression := term (OR term)*
     term       := factor (AND factor)*
     factor     := "(" expression ")" | field operator value
-    value      := 'single quoted' | "double quoted" | number | true | false
+    value      := 'single quoted' | "double quoted" | number | true | false | :n
 
-The whole filter may itself be wrapped in double quotes, as 4D clients often send it.
+The whole filter may itself be wrapped in double quotes, as 4D clients often send it. As in 4D, a
+quote inside a quoted value is written ``\u0027`` (') or ``\u0022`` ("); a backslash is no escape
+character, so ``'O\'Brien'`` ends after ``O\``. A placeholder ``:n`` stands for the n-th item
+(from 1) of the ``$params`` JSON array, which may be wrapped in single quotes.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,11 +33,12 @@ _TOKEN = re.compile(
     | (?P<paren>[()])
     | (?P<number>-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)
     | (?P<name>[A-Za-z_][A-Za-z0-9_.]*)
-    | (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
+    | (?P<string>'[^']*'|"[^"]*")
+    | (?P<placeholder>:\d+)
     """,
     re.VERBOSE,
 )
-_ESCAPE = re.compile(r"\\(.)")
+_QUOTE_ESCAPE = re.compile(r"\\u00(?:27|22)", re.IGNORECASE)
 _NOT_A_FIELD = {"and", "or", "true", "false"}
 
 
@@ -65,10 +70,41 @@ def _tokenize(text: str) -> list[Token]:
     return tokens
 
 
-def _literal(token: Token) -> Any:
-    """Python value of a value token."""
+Params = Sequence[Any]
+
+
+def parse_params(text: str | None) -> tuple[Any, ...]:
+    """The items of a ``$params`` JSON array (optionally wrapped in single quotes); none
+    without ``$params``. Each item must be text, a number, true/false or null."""
+    if text is None:
+        return ()
+    text = text.strip()
+    if len(text) >= 2 and text[0] == "'" and text[-1] == "'":
+        text = text[1:-1]
+    try:
+        items = json.loads(text)
+    except ValueError as error:
+        raise FilterError(f"$params is not valid JSON ({error}): {text[:40]!r}") from None
+    if not isinstance(items, list):
+        raise FilterError(f"$params must be a JSON array, got {type(items).__name__}")
+    for number, item in enumerate(items, start=1):
+        if isinstance(item, list | dict):
+            raise FilterError(f"$params item {number} is a {type(item).__name__}, not a value")
+    return tuple(items)
+
+
+def _literal(token: Token, params: Params = ()) -> Any:
+    """Python value of a value token; a placeholder takes its value from ``params``."""
     if token.kind == "string":
-        return _ESCAPE.sub(r"\1", token.text[1:-1])
+        return _QUOTE_ESCAPE.sub(lambda match: chr(int(match.group()[2:], 16)), token.text[1:-1])
+    if token.kind == "placeholder":
+        number = int(token.text[1:])
+        if not 1 <= number <= len(params):
+            raise FilterError(
+                f"placeholder {token.text} at position {token.position} has no value: "
+                f"$params holds {len(params)}"
+            )
+        return params[number - 1]
     if token.kind == "number":
         number = float(token.text)
         return int(number) if number.is_integer() and "." not in token.text else number
@@ -81,8 +117,9 @@ def _literal(token: Token) -> Any:
 class _Parser:
     """Recursive-descent parser turning tokens into a predicate."""
 
-    def __init__(self, tokens: list[Token]) -> None:
+    def __init__(self, tokens: list[Token], params: Params = ()) -> None:
         self._tokens = tokens
+        self._params = params
         self._index = 0
 
     def parse(self) -> Predicate:
@@ -138,7 +175,7 @@ class _Parser:
             raise FilterError(
                 f"expected one of {', '.join(OPERATORS)} at position {operator_token.position}"
             )
-        value = _literal(self._next("a value"))
+        value = _literal(self._next("a value"), self._params)
         return _comparison(token.text, operator_token.text, value)
 
 
@@ -155,18 +192,29 @@ def _comparison(field: str, op: str, value: Any) -> Predicate:
 
 
 def unwrap(text: str) -> str:
-    """Strip surrounding whitespace and the optional double quotes around the whole filter."""
+    """Strip surrounding whitespace and the optional double quotes around the whole filter; the
+    first double quote after the opening one closes them, so a raw ``"`` inside a value breaks
+    the filter."""
     text = text.strip()
-    if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
-        return text[1:-1].strip()
-    return text
+    if not text.startswith('"'):
+        return text
+    closing = text.find('"', 1)
+    if closing == -1:
+        raise FilterError("the double quotes around the filter are not closed")
+    if text[closing + 1 :].strip():
+        raise FilterError(
+            f"unexpected text after the double quotes around the filter at position "
+            f"{closing + 1}: {text[closing + 1 : closing + 21]!r}"
+        )
+    return text[1:closing].strip()
 
 
-def parse_filter(text: str | None) -> Predicate | None:
-    """Compile $filter text into a predicate; None or blank text means no filtering."""
+def parse_filter(text: str | None, params: Params = ()) -> Predicate | None:
+    """Compile $filter text into a predicate, placeholders taking their values from
+    ``params``; None or blank text means no filtering."""
     if text is None or not unwrap(text):
         return None
-    return _Parser(_tokenize(unwrap(text))).parse()
+    return _Parser(_tokenize(unwrap(text)), params).parse()
 
 
 def filter_attributes(text: str | None) -> tuple[str, ...]:
@@ -185,7 +233,7 @@ def filter_attributes(text: str | None) -> tuple[str, ...]:
 Comparison = tuple[str, str, Any]
 
 
-def plain_conjunction(text: str | None) -> tuple[Comparison, ...] | None:
+def plain_conjunction(text: str | None, params: Params = ()) -> tuple[Comparison, ...] | None:
     """``(field, operator, value)`` of each comparison when the (valid) filter is a plain
     ``a AND b AND ...`` without OR or parentheses, ``()`` for no filter, else None.
 
@@ -207,7 +255,7 @@ def plain_conjunction(text: str | None) -> tuple[Comparison, ...] | None:
         if field.kind != "name" or field.text.lower() in _NOT_A_FIELD or op.kind != "op":
             return None
         try:
-            comparisons.append((field.text, op.text, _literal(value)))
+            comparisons.append((field.text, op.text, _literal(value, params)))
         except FilterError:
             return None
         joint = tokens[start + 3] if start + 3 < len(tokens) else None

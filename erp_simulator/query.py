@@ -13,6 +13,7 @@ from erp_simulator.filters import (
     comparison_predicate,
     filter_attributes,
     parse_filter,
+    parse_params,
     plain_conjunction,
 )
 from erp_simulator.index import TableIndex
@@ -84,7 +85,11 @@ def _parse_int(name: str, text: str | None, default: int) -> int:
 def parse_query(params: Mapping[str, str]) -> Query:
     """Validate the REST parameters; $top is capped at MAX_TOP."""
     try:
-        predicate = parse_filter(params.get("$filter"))
+        values = parse_params(params.get("$params"))
+    except FilterError as error:
+        raise QueryError(f"invalid $params: {error}") from None
+    try:
+        predicate = parse_filter(params.get("$filter"), values)
         compared = filter_attributes(params.get("$filter"))
     except FilterError as error:
         raise QueryError(f"invalid $filter: {error}") from None
@@ -94,7 +99,7 @@ def parse_query(params: Mapping[str, str]) -> Query:
         order=order,
         skip=_parse_int("$skip", params.get("$skip"), 0),
         top=min(_parse_int("$top", params.get("$top"), DEFAULT_TOP), MAX_TOP),
-        conditions=plain_conjunction(params.get("$filter")),
+        conditions=plain_conjunction(params.get("$filter"), values),
         attributes=(*compared, *(field for field, _ in order)),
     )
 

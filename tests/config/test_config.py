@@ -363,7 +363,7 @@ def test_missing_folder_is_an_error_not_an_exception(tmp_path: Path) -> None:
         ),
         ("no_such_package.module.Extractor", "cannot import module 'no_such_package.module'"),
         ("sync_operators.extract.legacy_erp.Nope", "has no class 'Nope'"),
-        ("sync_operators.extract.legacy_erp.quote", "is not a class"),
+        ("sync_operators.extract.legacy_erp.keys_ascend", "is not a class"),
     ],
 )
 def test_bad_extractor_reference_is_rejected(tmp_path: Path, extractor: str, expected: str) -> None:

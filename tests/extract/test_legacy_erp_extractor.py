@@ -21,7 +21,7 @@ from sync_operators.common.connection import ConnectionInfo
 from sync_operators.config.loading import Project
 from sync_operators.errors import PermanentSourceError
 from sync_operators.extract.base import ExtractWindow, Page
-from sync_operators.extract.legacy_erp import LegacyErpExtractor, SourceError, keys_ascend, quote
+from sync_operators.extract.legacy_erp import LegacyErpExtractor, SourceError, keys_ascend
 
 PAGE_SIZE = 17
 # 2026-04-15 is summer time in Berlin (UTC+2); the generated data ends on 2026-03-01.
@@ -271,11 +271,11 @@ def test_window_filter_uses_and_never_or(
 
     conditions = extractor.window_filter(ExtractWindow(WINDOW_START, WINDOW_END))
 
-    assert conditions == [
-        "modified_date>='2026-04-15T10:00:00'",
-        "modified_date<'2026-04-15T10:05:00'",
-    ]
-    assert extractor.window_filter(ExtractWindow.everything()) == []
+    assert conditions.query() == {
+        "$filter": '"modified_date>=:1 AND modified_date<:2"',
+        "$params": """'["2026-04-15T10:00:00","2026-04-15T10:05:00"]'""",
+    }
+    assert extractor.window_filter(ExtractWindow.everything()).query() == {}
     extractor.close()
 
 
@@ -283,12 +283,14 @@ def test_requests_combine_window_and_key_with_and(
     project: Project, legacy_connection: ConnectionInfo, simulator: SimulatorServer
 ) -> None:
     filters: list[str] = []
+    params: list[str] = []
 
     def record_filter(response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        """Keep the $filter each page request was sent with."""
+        """Keep the $filter and $params each page request was sent with."""
         query = parse_qs(urlsplit(response.request.url or "").query)
         if "$filter" in query:
             filters.append(query["$filter"][0])
+            params.append(query["$params"][0])
 
     extractor = make_extractor(project, legacy_connection, page_size=PAGE_SIZE)
     extractor.session.hooks["response"].append(record_filter)
@@ -296,10 +298,11 @@ def test_requests_combine_window_and_key_with_and(
 
     assert len(filters) == math.ceil(250 / PAGE_SIZE)
     assert all(" OR " not in text.upper() for text in filters)
-    assert filters[0] == (
-        "\"modified_date>='2026-01-01T01:00:00' AND modified_date<'2026-04-15T10:05:00'\""
-    )
-    assert all(text.count(" AND ") == 2 and " AND __KEY>'P" in text for text in filters[1:])
+    assert filters[0] == '"modified_date>=:1 AND modified_date<:2"'
+    assert params[0] == """'["2026-01-01T01:00:00","2026-04-15T10:05:00"]'"""
+    keyed = '"modified_date>=:1 AND modified_date<:2 AND __KEY>:3"'
+    assert all(text == keyed for text in filters[1:])
+    assert all(text.startswith(params[0][:-2] + ',"P') for text in params[1:])
 
 
 def test_nan_weights_decode(
@@ -331,12 +334,6 @@ def test_keys_with_quotes_and_backslashes_page_correctly(
     pages = read_pages(extractor, ExtractWindow(start, start + timedelta(hours=1)))
 
     assert keys_of(pages) == sorted(keys)
-
-
-def test_quote_escapes_quotes_and_backslashes() -> None:
-    assert quote("plain") == "'plain'"
-    assert quote("O'Brien") == "'O\\'Brien'"
-    assert quote("a\\b") == "'a\\\\b'"
 
 
 def in_window_keys(simulator: SimulatorServer, start: str, end: str) -> list[str]:

@@ -14,7 +14,8 @@ import pytest
 from erp_simulator import SimulatorServer
 from sync_operators.common.filters import FilterError, compare, filters_as_json, parse_filters
 from sync_operators.config.loading import Project
-from sync_operators.extract.legacy_erp import LegacyErpExtractor, filter_condition
+from sync_operators.extract.four_d_filter import FourDFilter
+from sync_operators.extract.legacy_erp import LegacyErpExtractor
 from sync_operators.pipeline import SyncJob
 
 JobFactory = Callable[..., SyncJob]
@@ -119,13 +120,18 @@ def test_compare_follows_the_sources_rules(
 
 
 def test_legacy_erp_filter_text() -> None:
-    """Operators become 4D comparisons; ``in`` a parenthesised OR; text is quoted."""
-    [in_list, gte, flag] = parse_filters(
+    """Operators become 4D comparisons; ``in`` a parenthesised OR; every value a ``$params``
+    placeholder, quotes inside text written ``\\u0027`` / ``\\u0022``."""
+    conditions = FourDFilter()
+    for condition in parse_filters(
         {"category": {"in": ["Tools", "O'Neil"]}, "stock": {"gte": 10}, "is_active": False}
-    )
-    assert filter_condition(in_list) == "(category='Tools' OR category='O\\'Neil')"
-    assert filter_condition(gte) == "stock>=10"
-    assert filter_condition(flag) == "is_active=false"
+    ):
+        conditions.add(condition)
+    conditions.compare("__KEY", ">", 'say "x\\"')
+    assert conditions.query() == {
+        "$filter": '"(category=:1 OR category=:2) AND stock>=:3 AND is_active=:4 AND __KEY>:5"',
+        "$params": """'["Tools","O\\u0027Neil",10,false,"say \\u0022x\\\\\\u0022"]'""",
+    }
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 Dialect: ``GET /rest/$info`` opens a session (cookie ``WASID4D``, HTTP basic credentials from the
 Airflow connection); ``GET /rest/{table}?$top=N&$filter=...&$orderby=...`` returns rows under
 ``__ENTITIES``, each with its key in ``__KEY``, and ``__COUNT``: how many entities match the query.
+Every value in ``$filter`` is a ``$params`` placeholder (see ``four_d_filter``).
 
 Paging is by key (keyset): every request asks for rows whose key is greater than the last key seen,
 inside a window fixed when the run starts. A row updated while we page moves out of the window (its
@@ -43,7 +44,7 @@ from urllib.parse import unquote_plus
 import requests
 from pydantic import Field
 
-from sync_operators.common.filters import COMPARISONS, FilterCondition, Scalar
+from sync_operators.common.filters import COMPARISONS, FilterCondition
 from sync_operators.common.http_session import (
     RETRY_STATUSES,
     HttpRetryOptions,
@@ -53,6 +54,7 @@ from sync_operators.common.http_session import (
 from sync_operators.common.json_pages import NestedTooDeeply, decode_body
 from sync_operators.errors import PermanentSourceError, SourceError
 from sync_operators.extract.base import BaseExtractor, ExtractorOptions, ExtractWindow, Page
+from sync_operators.extract.four_d_filter import FourDFilter
 from sync_operators.extract.local_time import format_naive, local_bounds
 from sync_operators.extract.prefetch import prefetched
 
@@ -105,31 +107,6 @@ class LegacyErpOptions(ExtractorOptions, HttpRetryOptions):
     local source the thread only competes for the GIL and CPU."""
 
 
-def quote(value: str) -> str:
-    """Quote a string literal for a 4D ``$filter``: a backslash escapes the next character."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-FILTER_OPERATORS = {"eq": "=", "ne": "!=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
-
-
-def literal(value: Scalar) -> str:
-    """A ``$filter`` literal: quoted text, a bare number, or true/false."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    return quote(str(value))
-
-
-def filter_condition(condition: FilterCondition) -> str:
-    """One filter as ``$filter`` text; ``in`` becomes a parenthesised OR of equalities."""
-    if isinstance(condition.value, tuple):
-        alternatives = [f"{condition.field}={literal(item)}" for item in condition.value]
-        return "(" + " OR ".join(alternatives) + ")"
-    return f"{condition.field}{FILTER_OPERATORS[condition.op]}{literal(condition.value)}"
-
-
 class LegacyErpExtractor(BaseExtractor):
     """Reads one table of the legacy ERP through its REST API."""
 
@@ -146,16 +123,17 @@ class LegacyErpExtractor(BaseExtractor):
         self.session = build_session(self.options, statuses=SESSION_STATUSES)
         self._logged_in = False
 
-    def window_filter(self, window: ExtractWindow) -> list[str]:
+    def window_filter(self, window: ExtractWindow) -> FourDFilter:
         """Conditions selecting ``start <= modified < end`` in the source's local time, widened
-        around daylight-saving changes so that no row is lost (see ``local_time``)."""
+        around daylight-saving changes so that no row is lost (see ``local_time``); the bounds
+        are naive ISO timestamps passed as ``$params``."""
         field = self.modified_field
         local_start, local_end = local_bounds(window.start, window.end, self.zone)
-        conditions = []
+        conditions = FourDFilter()
         if local_start is not None:
-            conditions.append(f"{field}>={quote(format_naive(local_start))}")
+            conditions.compare(field, ">=", format_naive(local_start))
         if local_end is not None:
-            conditions.append(f"{field}<{quote(format_naive(local_end))}")
+            conditions.compare(field, "<", format_naive(local_end))
         return conditions
 
     def pages(
@@ -163,14 +141,16 @@ class LegacyErpExtractor(BaseExtractor):
     ) -> Iterator[Page]:
         """Yield pages of rows inside ``window`` that pass ``filters``, ordered by key."""
         self._login()
-        conditions = self.window_filter(window) + [filter_condition(f) for f in filters]
+        conditions = self.window_filter(window)
+        for condition in filters:
+            conditions.add(condition)
         if self.options.paging == "offset":
             pages = self._offset_pages(conditions)
         else:
             pages = self._keyset_pages(conditions)
         yield from prefetched(pages, self.options.prefetch_pages)
 
-    def _keyset_pages(self, conditions: list[str]) -> Iterator[Page]:
+    def _keyset_pages(self, conditions: FourDFilter) -> Iterator[Page]:
         """Pages by key until a page holds all rows its ``__COUNT`` says remain (or an empty
         page arrives); each page must start above the previous page's last key."""
         attribute = self.options.key_attribute
@@ -178,9 +158,9 @@ class LegacyErpExtractor(BaseExtractor):
         seen = 0
         for number in itertools.count(1):
             self._within_budget(number, seen)
-            page_conditions = list(conditions)
+            page_conditions = conditions.copy()
             if last_key is not None:
-                page_conditions.append(f"{attribute}>{quote(str(last_key))}")
+                page_conditions.compare(attribute, ">", str(last_key))
             answer = self._fetch(page_conditions, skip=None)
             rows = answer.rows
             if not rows:
@@ -201,7 +181,7 @@ class LegacyErpExtractor(BaseExtractor):
                 return
             last_key = page_last_key
 
-    def _offset_pages(self, conditions: list[str]) -> Iterator[Page]:
+    def _offset_pages(self, conditions: FourDFilter) -> Iterator[Page]:
         """Pages by ``$skip`` until ``$skip`` reaches the ``__COUNT`` of the first page (or an
         empty page arrives); the count must not change and no page may come twice."""
         skip = 0
@@ -278,15 +258,14 @@ class LegacyErpExtractor(BaseExtractor):
     def _url(self) -> str:
         return f"{self.base_url}/{self.mapping.endpoint}"
 
-    def _fetch(self, conditions: list[str], skip: int | None) -> Answer:
+    def _fetch(self, conditions: FourDFilter, skip: int | None) -> Answer:
         params = {
             "$top": str(self.options.page_size),
             "$orderby": f"{self.options.key_attribute} ASC",
         }
         if skip is not None:
             params["$skip"] = str(skip)
-        if conditions:
-            params["$filter"] = '"' + " AND ".join(conditions) + '"'
+        params.update(conditions.query())
         url = self._url()
         try:
             body, request = body_retrying(self.options, (BrokenBody, ServerError))(
