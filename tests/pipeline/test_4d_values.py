@@ -80,12 +80,15 @@ def test_4d_dates_and_null_values_load(
     erp_conn: psycopg.Connection,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    if path == "python":
-        monkeypatch.setattr(
-            pipeline,
-            "stage_plain_rows",
-            lambda conn, tables, *args, **kwargs: sql_fastpath.FastPath(tables, reason="test"),
-        )
+    seen: list[sql_fastpath.FastPath] = []
+
+    def staging(conn: Any, tables: Any, *args: Any, **kwargs: Any) -> sql_fastpath.FastPath:
+        if path == "python":
+            return sql_fastpath.FastPath(tables, reason="test")
+        seen.append(sql_fastpath.stage_plain_rows(conn, tables, *args, **kwargs))
+        return seen[-1]
+
+    monkeypatch.setattr(pipeline, "stage_plain_rows", staging)
     erp_conn.execute(ARTICLES_TABLE)
     simulator.dataset.upsert(
         "Products",
@@ -127,3 +130,6 @@ def test_4d_dates_and_null_values_load(
     assert "'31!2!2024'" in errors[0][2]
     assert summary["failed"] == 1
     assert log_row(erp_conn, job)["status"] == "success"
+    if path == "sql":
+        # Every record but the impossible date is staged in SQL.
+        assert [fast.remaining for fast in seen] == [1], seen
