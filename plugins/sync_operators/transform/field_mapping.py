@@ -1,6 +1,7 @@
 """The seed's field mapping: ``source_field: {target_field, transform, default, required,
-lookup}``. A source field may be a path into nested records (``billing.address.city``,
-``lines[0].sku``)."""
+lookup, null_values}``. A source field may be a path into nested records
+(``billing.address.city``, ``lines[0].sku``); a text among its ``null_values`` (or its source's)
+is read as NULL."""
 
 from __future__ import annotations
 
