@@ -459,6 +459,38 @@ def test_source_timezone_must_be_known(tmp_path: Path) -> None:
     ) in error_texts(project)
 
 
+def test_null_values_load_from_sources_yaml_and_a_mapping_field(tmp_path: Path) -> None:
+    folder = copy_mappings(tmp_path)
+    edit(
+        folder / "sources.yaml",
+        "  timezone: Europe/Berlin\n",
+        '  timezone: Europe/Berlin\n  null_values: ["0!0!0", ""]\n',
+    )
+    edit(
+        folder / "products.yaml",
+        "ean: {target_field: ean, transform: strip}",
+        'ean: {target_field: ean, transform: strip, null_values: ["-"]}',
+    )
+
+    project = load_project(folder)
+
+    assert not project.errors, project.errors
+    assert project.sources["legacy_erp"].null_values == ["0!0!0", ""]
+    assert project.mappings["products"].fields["ean"].null_values == ["-"]
+    assert project.mappings["products"].fields["name"].null_values is None
+
+
+def test_null_values_must_be_texts(tmp_path: Path) -> None:
+    folder = copy_mappings(tmp_path)
+    edit(
+        folder / "products.yaml",
+        "ean: {target_field: ean, transform: strip}",
+        "ean: {target_field: ean, transform: strip, null_values: 0}",
+    )
+
+    assert "fields.ean.null_values" in " ".join(error_texts(load_project(folder)))
+
+
 @pytest.mark.parametrize(
     ("text", "seconds"),
     [

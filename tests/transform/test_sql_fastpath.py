@@ -53,7 +53,15 @@ CREATE TABLE things (
     b_flag boolean NOT NULL,
     d_day date,
     ts timestamptz,
-    ts_req timestamptz NOT NULL
+    ts_req timestamptz NOT NULL,
+    d_4d date,
+    d_4d_def date NOT NULL,
+    d_4d_req date,
+    ts_4d timestamptz,
+    ts_4d_req timestamptz,
+    s_null varchar(10),
+    s_null_req text,
+    n_null integer
 )
 """
 THINGS_FIELDS: dict[str, dict[str, Any]] = {
@@ -76,7 +84,33 @@ THINGS_FIELDS: dict[str, dict[str, Any]] = {
     "d_day": {"target_field": "d_day", "transform": "to_date"},
     "ts": {"target_field": "ts", "transform": "to_datetime"},
     "ts_req": {"target_field": "ts_req", "transform": "to_datetime", "required": True},
+    "d_4d": {"target_field": "d_4d", "transform": "to_date"},
+    "d_4d_def": {
+        "target_field": "d_4d_def",
+        "transform": "to_date",
+        "default": "2000-01-01",
+        "null_values": ["-"],
+    },
+    "d_4d_req": {
+        "target_field": "d_4d_req",
+        "transform": "to_date",
+        "required": True,
+        "null_values": [],
+    },
+    "ts_4d_req": {
+        "target_field": "ts_4d_req",
+        "transform": "to_datetime",
+        "required": True,
+        "null_values": [],
+    },
+    "ts_4d": {"target_field": "ts_4d", "transform": "to_datetime"},
+    "s_null": {"target_field": "s_null", "transform": "strip", "null_values": ["-", "", "0"]},
+    "s_null_req": {"target_field": "s_null_req", "required": True, "null_values": ["-"]},
+    "n_null": {"target_field": "n_null", "transform": "to_int", "null_values": ["0", "-"]},
 }
+SOURCE_NULL_VALUES = ["n/a", "0!0!0"]
+"""The source's null_values in these tests: every field without its own list reads them as
+NULL."""
 BASE_THING: dict[str, Any] = {
     "s_strip": "plain",
     "s_up": "upper me",
@@ -96,6 +130,14 @@ BASE_THING: dict[str, Any] = {
     "d_day": "2026-02-27",
     "ts": "2026-02-27T12:00:00",
     "ts_req": "2026-02-27T13:00:00",
+    "d_4d": "15!4!1985",
+    "d_4d_def": "8!7!2024",
+    "d_4d_req": "1!1!1991",
+    "ts_4d": "15!04!1985",
+    "ts_4d_req": "1!1!1991",
+    "s_null": "value",
+    "s_null_req": "x",
+    "n_null": 5,
 }
 WHITESPACE_SAMPLES = ["  padded  ", "\u3000wide\u3000", "\x1cseparator\x1f", "\xa0nbsp\xa0", "\t\n"]
 TEXT_EDGES: list[Any] = [
@@ -116,6 +158,8 @@ TEXT_EDGES: list[Any] = [
     {"nested": 1},
     [1, 2],
     *WHITESPACE_SAMPLES,
+    "n/a",
+    " n/a",
 ]
 NUMBER_EDGES: list[Any] = [
     "12,50",
@@ -265,6 +309,34 @@ DATE_EDGES: list[Any] = [
     None,
     20260227,
 ]
+FOUR_D_DATE_EDGES: list[Any] = [
+    "15!4!1985",
+    "1!1!1991",
+    "15!04!1985",
+    "05!4!1985",
+    "0!0!0",
+    " 0!0!0 ",
+    "00!00!0000",
+    "n/a",
+    "-",
+    "31!2!2024",
+    "29!2!2024",
+    "29!2!2023",
+    "31!4!2024",
+    "1!13!2024",
+    "0!1!2024",
+    "1!1!1969",
+    "1!1!2100",
+    "1!1!0001",
+    "1!1!85",
+    "8!7!2024 ",
+    "1!!2024",
+    "\uff11!1!2024",
+    "",
+    None,
+    0,
+]
+NULL_TEXT_EDGES: list[Any] = ["-", " - ", "0", 0, "", " ", "n/a", "x", None, 0.0, False]
 
 
 def transition_minutes(zone_name: str, years: tuple[int, ...] = (2025, 2026)) -> list[str]:
@@ -302,6 +374,8 @@ def things(zone_name: str) -> list[dict[str, Any]]:
                 "n_int": rng.randint(-1000, 1000),
                 "b_flag": rng.random() < 0.5,
                 "s_strip": rng.choice(["Tools", "Garden", "Kitchen"]),
+                "d_4d": f"{rng.randint(1, 28)}!{rng.randint(1, 12)}!{rng.randint(1970, 2099)}",
+                "ts_4d": f"{rng.randint(1, 28):02d}!{rng.randint(1, 12)}!{rng.randint(1970, 2099)}",
             }
         )
     edges: dict[str, list[Any]] = {
@@ -315,6 +389,14 @@ def things(zone_name: str) -> list[dict[str, Any]]:
         "d_day": DATE_EDGES,
         "ts": TIME_EDGES,
         "ts_req": TIME_EDGES,
+        "d_4d": [*DATE_EDGES, *FOUR_D_DATE_EDGES],
+        "d_4d_def": FOUR_D_DATE_EDGES,
+        "d_4d_req": FOUR_D_DATE_EDGES,
+        "ts_4d": [*TIME_EDGES, *FOUR_D_DATE_EDGES],
+        "ts_4d_req": FOUR_D_DATE_EDGES,
+        "s_null": [*TEXT_EDGES, *NULL_TEXT_EDGES],
+        "s_null_req": NULL_TEXT_EDGES,
+        "n_null": [*NUMBER_EDGES, *NULL_TEXT_EDGES, 5, "5"],
     }
     for field, values in edges.items():
         for number, value in enumerate(values):
@@ -398,7 +480,9 @@ def dataset(zone_name: str) -> Dataset:
 def zoned_project(project: Project, zone_name: str, erp_conn: psycopg.Connection) -> Project:
     """The demo project with the source in ``zone_name`` and the things mapping."""
     erp_conn.execute(THINGS_TABLE)
-    source = project.sources["legacy_erp"].model_copy(update={"timezone": zone_name})
+    source = project.sources["legacy_erp"].model_copy(
+        update={"timezone": zone_name, "null_values": SOURCE_NULL_VALUES}
+    )
     mapping = things_mapping()
     return dataclasses.replace(
         project,

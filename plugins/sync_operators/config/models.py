@@ -95,6 +95,9 @@ class SourceConfig(StrictModel):
     conn_id: str
     timezone: str = "UTC"
     options: dict[str, Any] = Field(default_factory=dict)
+    null_values: list[str] | None = None
+    """Texts that mean NULL in every field of the mappings reading this source (e.g. 4D's empty
+    date ``0!0!0``); a field's own ``null_values`` wins."""
 
     @field_validator("name")
     @classmethod
@@ -181,6 +184,9 @@ class FieldMapping(StrictModel):
     default: Any = None
     required: bool = False
     lookup: LookupConfig | None = None
+    null_values: list[str] | None = None
+    """Texts that mean NULL for this field, compared with the raw value before the transform
+    steps, so ``default:`` and ``required:`` then see a missing value."""
 
     @field_validator("target_field")
     @classmethod

@@ -1,7 +1,8 @@
 """Date and time transforms: ``to_datetime`` and ``to_date``.
 
 Naive values are wall-clock time of the source's zone (``TransformContext.tzinfo``); pendulum is
-imported lazily for unusual ISO 8601 forms.
+imported lazily for unusual ISO 8601 forms. Both read 4D's date text ``D!M!Y`` (``15!4!1985``,
+``15!04!1985``) without a format, and 4D's empty date ``0!0!0`` as None.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
+import re
 from typing import Any
 
 from sync_operators.transform.steps import (
@@ -18,6 +20,23 @@ from sync_operators.transform.steps import (
     register_transform,
     short_repr,
 )
+
+FOUR_D_EMPTY_DATE = "0!0!0"
+"""4D's empty date: no date at all (NULL), with or without a format."""
+_FOUR_D_DATE = re.compile(r"([0-9]{1,2})!([0-9]{1,2})!([0-9]{4})")
+
+
+def _parse_4d_date(text: str) -> dt.date | None:
+    """The date of 4D text ``D!M!Y``; None if ``text`` has another shape. A day that does not
+    exist (``31!2!2024``) is a :class:`TransformError` naming the value."""
+    match = _FOUR_D_DATE.fullmatch(text)
+    if match is None:
+        return None
+    day, month, year = (int(part) for part in match.groups())
+    try:
+        return dt.date(year, month, day)
+    except ValueError as exc:
+        raise TransformError(f"not a date: {short_repr(text)} ({exc})") from exc
 
 
 def _parse_iso(text: str) -> dt.datetime | dt.date | None:
@@ -99,7 +118,8 @@ def _is_missing_object(value: Any) -> bool:
 
 @register_transform("to_datetime", takes_argument=True, check_argument=check_format)
 def to_datetime(value: Any, argument: Any, context: TransformContext) -> dt.datetime | None:
-    """Timezone-aware ``datetime.datetime`` from ISO 8601 text, a strftime format or a datetime.
+    """Timezone-aware ``datetime.datetime`` from ISO 8601 or 4D ``D!M!Y`` text, a strftime
+    format or a datetime.
 
     Naive values are local time in ``context.timezone``: the autumn repeated hour resolves to
     its first occurrence, a time in the spring gap is shifted forward. Values with an offset
@@ -111,10 +131,10 @@ def to_datetime(value: Any, argument: Any, context: TransformContext) -> dt.date
     parsed: dt.datetime | dt.date | None
     if isinstance(value, str):
         text = value.strip()
-        if not text:
+        if not text or text == FOUR_D_EMPTY_DATE:
             return None
         if argument is None:
-            parsed = _parse_iso(text)
+            parsed = _parse_4d_date(text) or _parse_iso(text)
             if parsed is None:
                 raise TransformError(f"not a datetime: {short_repr(value)}")
         else:
@@ -146,7 +166,8 @@ _ISO_DATE_LENGTH = len("2026-07-15")
 
 @register_transform("to_date", takes_argument=True, check_argument=check_format)
 def to_date(value: Any, argument: Any, context: TransformContext) -> dt.date | None:
-    """``datetime.date`` from ISO date or date-time text, a strftime format, a date or datetime.
+    """``datetime.date`` from ISO date or date-time text, 4D ``D!M!Y`` text, a strftime format,
+    a date or datetime.
 
     Date-time values give their date part as written, without time zone conversion.
     """
@@ -154,7 +175,7 @@ def to_date(value: Any, argument: Any, context: TransformContext) -> dt.date | N
         return None
     if isinstance(value, str):
         text = value.strip()
-        if not text:
+        if not text or text == FOUR_D_EMPTY_DATE:
             return None
         if argument is not None:
             try:
@@ -168,7 +189,7 @@ def to_date(value: Any, argument: Any, context: TransformContext) -> dt.date | N
                 return dt.date.fromisoformat(text)
             except ValueError:
                 pass
-        parsed = _parse_iso(text)
+        parsed = _parse_4d_date(text) or _parse_iso(text)
         if parsed is None:
             raise TransformError(f"not a date: {short_repr(value)}")
         value = parsed

@@ -1,6 +1,7 @@
 """The seed's field mapping: ``source_field: {target_field, transform, default, required,
-lookup}``. A source field may be a path into nested records (``billing.address.city``,
-``lines[0].sku``)."""
+lookup, null_values}``. A source field may be a path into nested records
+(``billing.address.city``, ``lines[0].sku``); a text among its ``null_values`` (or its source's)
+is read as NULL."""
 
 from __future__ import annotations
 
@@ -11,12 +12,31 @@ from typing import Any
 import psycopg
 
 from sync_operators.common.paths import compile_path, is_path
+from sync_operators.config.models import FieldMapping, SourceConfig
 from sync_operators.errors import RecordDeferred, RecordError, RecordRejected
 from sync_operators.transform.base import BaseTransformer, Row
 from sync_operators.transform.lookup import Lookup
 from sync_operators.transform.transforms import TransformError, compile_steps, parse_steps
 
 FieldFunction = Callable[[Mapping[str, Any]], Any]
+
+
+def null_values(field: FieldMapping, source: SourceConfig) -> tuple[str, ...]:
+    """The texts that mean NULL for ``field``: its own ``null_values``, else its source's."""
+    values = field.null_values if field.null_values is not None else source.null_values
+    return tuple(values or ())
+
+
+def _reading_nulls(
+    source_field: str, path: FieldFunction | None, nulls: frozenset[str]
+) -> FieldFunction:
+    """Reads ``source_field`` (or ``path``) and gives None for a text in ``nulls``."""
+
+    def read(record: Mapping[str, Any]) -> Any:
+        value = record.get(source_field) if path is None else path(record)
+        return None if isinstance(value, str) and value in nulls else value
+
+    return read
 
 
 class FieldMappingTransformer(BaseTransformer):
@@ -39,6 +59,10 @@ class FieldMappingTransformer(BaseTransformer):
         default = field.default
         required = field.required
         get = compile_path(source_field) if is_path(source_field) else None
+        nulls = null_values(field, self.source)
+        if nulls:
+            get = _reading_nulls(source_field, get, frozenset(nulls))
+
         lookup = None
         if field.lookup is not None:
             lookup = Lookup(field.lookup, field=source_field, default_schema=self.mapping.db_schema)

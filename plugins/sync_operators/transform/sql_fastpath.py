@@ -23,11 +23,11 @@ import psycopg
 from psycopg import sql
 
 from sync_operators.common.columns import ColumnSpec
-from sync_operators.config.models import MappingConfig
+from sync_operators.config.models import MappingConfig, SourceConfig
 from sync_operators.staging.swap import swap_in
 from sync_operators.staging.tables import StagingTables, iter_raw_chunks, stream_chunks
 from sync_operators.transform.base import BaseTransformer
-from sync_operators.transform.field_mapping import FieldMappingTransformer
+from sync_operators.transform.field_mapping import FieldMappingTransformer, null_values
 from sync_operators.transform.sql_fields import FieldCompiler, TypedColumn, Unsupported
 
 RawRow = tuple[int, str | None, Any]
@@ -62,9 +62,11 @@ def build_select(
     mapping: MappingConfig,
     specs: Sequence[ColumnSpec],
     zone: dt.tzinfo,
+    source_config: SourceConfig,
 ) -> str:
     """``SELECT <typed values>, _seq FROM raw …`` for the plain records; raises
-    :class:`Unsupported` when the mapping cannot use the SQL path.
+    :class:`Unsupported` when the mapping cannot use the SQL path. ``source_config`` gives the
+    source's ``null_values``.
 
     One level: ``jsonb_to_record`` reads every field's text once per record, the WHERE keeps the
     records whose every guard holds and whose values pass their checks (a check runs only under
@@ -88,6 +90,7 @@ def build_select(
             spec,
             text_ref=f"j.{name}",
             json_type=f"jsonb_typeof(r._record -> {compiler.literal(source)})",
+            null_values=null_values(field, source_config),
         )
         names.append(f"{name} text")
         values.append(f"CAST({compiled.value} AS {column.full_type})")
@@ -191,7 +194,9 @@ def stage_plain_rows(
         return FastPath(tables, reason=f"transformer {type(transformer).__name__}")
     mapping = transformer.mapping
     try:
-        select = build_select(conn, tables, mapping, specs, transformer.context.tzinfo)
+        select = build_select(
+            conn, tables, mapping, specs, transformer.context.tzinfo, transformer.source
+        )
     except (Unsupported, ValueError) as exc:
         logger.info("Mapping %s is transformed in Python: %s", mapping.name, exc)
         return FastPath(tables, reason=str(exc))

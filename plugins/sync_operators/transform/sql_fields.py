@@ -20,6 +20,7 @@ localized with offsets from ``zoneinfo`` (:mod:`~sync_operators.transform.zone_o
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,7 @@ from psycopg.adapt import PyFormat, Transformer
 from sync_operators.common.columns import INT_RANGES, ColumnSpec
 from sync_operators.common.paths import is_path
 from sync_operators.config.models import FieldMapping
+from sync_operators.transform.dates import FOUR_D_EMPTY_DATE
 from sync_operators.transform.numeric import FALSE_WORDS, TRUE_WORDS
 from sync_operators.transform.transforms import parse_steps
 from sync_operators.transform.zone_offsets import wall_offsets
@@ -65,6 +67,8 @@ which these columns parse back to the same value)."""
 _YEARS = "(19[7-9][0-9]|20[0-9][0-9])"  # FIRST_YEAR to END_YEAR - 1 of zone_offsets
 DATE_PATTERN = f"^{_YEARS}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 TIMESTAMP_PATTERN = DATE_PATTERN[:-1] + "[T ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$"
+FOUR_D_DATE_PATTERN = "^[0-9]{1,2}![0-9]{1,2}![0-9]{4}$"
+"""4D's date text ``D!M!Y`` (see :mod:`~sync_operators.transform.dates`)."""
 _NON_STRING_STARTS = ", ".join(str(ord(char)) for char in "-0123456789tf{[")
 _TEXT_STEPS = frozenset({"strip", "upper", "lower", "to_str", "truncate", "default"})
 
@@ -109,6 +113,8 @@ class _Conversion:
     guard: str
     expr: str
     kind: str
+    missing: str = ""
+    """Further text, besides NULL and '', the conversion turns into NULL (as an SQL literal)."""
 
 
 class FieldCompiler:
@@ -130,10 +136,12 @@ class FieldCompiler:
         spec: ColumnSpec,
         text_ref: str,
         json_type: str,
+        null_values: Sequence[str] = (),
     ) -> FieldSql:
         """The field's SQL over its raw text ``text_ref`` and its JSON type (``json_type``, an
-        expression looked up only when the text leaves the type open); raises
-        :class:`Unsupported` for anything without an exact twin."""
+        expression looked up only when the text leaves the type open); a JSON string among
+        ``null_values`` reads as NULL. Raises :class:`Unsupported` for anything without an exact
+        twin."""
         if mapping.lookup is not None or is_path(source):
             raise Unsupported(f"field {source!r} uses a lookup or a path")
         t = text_ref
@@ -142,6 +150,9 @@ class FieldCompiler:
         string = (
             f"({t} IS NULL OR ascii({t}) NOT IN ({_NON_STRING_STARTS}) OR {json_type} = 'string')"
         )
+        if null_values:
+            listed = ", ".join(self.literal(value) for value in null_values)
+            t = f"(CASE WHEN {t} IN ({listed}) AND {string} THEN NULL ELSE {t} END)"
         text = _Text(t)
         typed = False  # whether the JSON type has been checked to be a string
         steps = parse_steps(mapping.transform)
@@ -179,6 +190,8 @@ class FieldCompiler:
         # tests need not compute the value.
         if kind != "text":
             present = f"nullif({text.expr}, '') IS NOT NULL"
+            if conversion is not None and conversion.missing:
+                present = f"({present} AND {text.expr} <> {conversion.missing})"
         else:
             present = f"{t} IS NOT NULL" if text.shrinks else f"{value} IS NOT NULL"
         short = text.expr if kind != "text" else (t if text.shrinks and not defaulted else None)
@@ -245,12 +258,21 @@ class FieldCompiler:
                 f"WHEN {x} = '' THEN NULL ELSE {word} IN ({true_words}) END"
             )
             return _Conversion(guard, expr, "bool")
-        if name == "to_datetime":
-            guard = f"({missing} OR {_valid_text(x, TIMESTAMP_PATTERN)})"
-            return _Conversion(guard, self.localize(f"nullif({x}, '')::timestamp"), "timestamptz")
-        if name == "to_date":
-            guard = f"({missing} OR {_valid_text(x, DATE_PATTERN)})"
-            return _Conversion(guard, f"nullif({x}, '')::date", "date")
+        if name in ("to_datetime", "to_date"):
+            # 4D's D!M!Y text becomes ISO text first; its empty date 0!0!0 is NULL.
+            empty = self.literal(FOUR_D_EMPTY_DATE)
+            iso = _iso_of_4d_date(x)
+            four_d = f"({x} ~ '{FOUR_D_DATE_PATTERN}' AND {_valid_text(iso, DATE_PATTERN)})"
+            pattern = TIMESTAMP_PATTERN if name == "to_datetime" else DATE_PATTERN
+            guard = f"({missing} OR {x} = {empty} OR {_valid_text(x, pattern)} OR {four_d})"
+            text = (
+                f"CASE WHEN {x} = {empty} THEN NULL WHEN {x} ~ '{FOUR_D_DATE_PATTERN}' "
+                f"THEN {iso} ELSE nullif({x}, '') END"
+            )
+            if name == "to_date":
+                return _Conversion(guard, f"({text})::date", "date", empty)
+            wall = f"({text})::timestamp"
+            return _Conversion(guard, self.localize(wall), "timestamptz", empty)
         raise Unsupported(f"transform {name!r}")
 
     def localize(self, wall: str) -> str:
@@ -313,6 +335,14 @@ class FieldCompiler:
             exact = f"({x} IS NULL OR abs(round({x}, {scale})) < 1e{digits})"
             found.append(f"({sure} <= {digits} OR {exact})" if sure else exact)
         return found
+
+
+def _iso_of_4d_date(x: str) -> str:
+    """4D's ``D!M!Y`` text ``x`` as ISO ``YYYY-MM-DD`` text."""
+    return (
+        f"(split_part({x}, '!', 3) || '-' || lpad(split_part({x}, '!', 2), 2, '0') || '-' "
+        f"|| lpad(split_part({x}, '!', 1), 2, '0'))"
+    )
 
 
 def _valid_text(x: str, pattern: str) -> str:
