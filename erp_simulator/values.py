@@ -1,6 +1,7 @@
 """Comparison and ordering rules shared by $filter and $orderby.
 
-Values are compared as datetimes when both sides look like naive ISO timestamps, as numbers
+Values are compared as datetimes when both sides look like naive ISO timestamps or dates (a 4D
+date stored as ``D!M!Y`` text, ``28!11!2026``, compares as that day), as numbers
 when both sides are numeric (numeric strings such as prices count), and as text otherwise.
 """
 
@@ -15,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?")
+_FOUR_D_DATE = re.compile(r"(\d{1,2})!(\d{1,2})!(\d{4})")
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
@@ -29,13 +31,21 @@ OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
 
 
 def as_datetime(value: Any) -> datetime | None:
-    """Parse a naive ISO date or timestamp string; anything else gives None."""
+    """Parse a naive ISO date or timestamp string, or 4D ``D!M!Y`` date text; anything else
+    (4D's empty date ``0!0!0`` too) gives None."""
     return _parse_datetime(value) if isinstance(value, str) else None
 
 
 @functools.lru_cache(maxsize=65536)
 def _parse_datetime(text: str) -> datetime | None:
     """Cached because the same timestamps are compared on every page request."""
+    four_d = _FOUR_D_DATE.fullmatch(text)
+    if four_d is not None:
+        day, month, year = (int(part) for part in four_d.groups())
+        try:
+            return datetime(year, month, day)
+        except ValueError:
+            return None
     if not _DATETIME.fullmatch(text):
         return None
     try:
