@@ -55,7 +55,7 @@ from sync_operators.common.json_pages import NestedTooDeeply, decode_body
 from sync_operators.errors import PermanentSourceError, SourceError
 from sync_operators.extract.base import BaseExtractor, ExtractorOptions, ExtractWindow, Page
 from sync_operators.extract.four_d_filter import FourDFilter
-from sync_operators.extract.local_time import format_naive, local_bounds
+from sync_operators.extract.local_time import format_naive, local_bounds, local_days
 from sync_operators.extract.prefetch import prefetched
 
 SESSION_STATUSES = RETRY_STATUSES - {500}
@@ -101,6 +101,11 @@ class LegacyErpOptions(ExtractorOptions, HttpRetryOptions):
     max_pages: int = Field(default=100_000, ge=1)
     """At most this many page requests per extract: a source that never stops answering rows
     fails the run instead of growing staging without end."""
+    modified_granularity: Literal["timestamp", "day"] = "timestamp"
+    """``day`` for a modified field that holds a date only (a 4D date such as ``modified_date``
+    on many tables, ``Datum`` on invoices): each window then reads every local day it touches
+    whole, since a 5-minute range cannot be written on a date; rows read again are counted as
+    unchanged by the merge."""
     prefetch_pages: int = Field(default=0, ge=0, le=16)
     """Fetch and decode this many pages ahead in a background thread while the previous one is
     staged: worth it when each page takes the source milliseconds (a remote ERP); against a fast
@@ -126,7 +131,10 @@ class LegacyErpExtractor(BaseExtractor):
     def window_filter(self, window: ExtractWindow) -> FourDFilter:
         """Conditions selecting ``start <= modified < end`` in the source's local time, widened
         around daylight-saving changes so that no row is lost (see ``local_time``); the bounds
-        are naive ISO timestamps passed as ``$params``."""
+        are naive ISO timestamps passed as ``$params``. A day-only modified field reads whole
+        days instead (:meth:`day_filter`)."""
+        if self.options.modified_granularity == "day":
+            return self.day_filter(window)
         field = self.modified_field
         local_start, local_end = local_bounds(window.start, window.end, self.zone)
         conditions = FourDFilter()
@@ -134,6 +142,21 @@ class LegacyErpExtractor(BaseExtractor):
             conditions.compare(field, ">=", format_naive(local_start))
         if local_end is not None:
             conditions.compare(field, "<", format_naive(local_end))
+        return conditions
+
+    def day_filter(self, window: ExtractWindow) -> FourDFilter:
+        """Conditions selecting every local day the window touches, from the day of its start to
+        the day of its end, both whole, as ``YYYY-MM-DD`` dates (the form 4D reads in a filter).
+
+        A row changed today still carries today's date, so each run reads it again until the
+        day is over, and the first run after the change loads it; the previous day stays in
+        reach while the window (widened by the lookback) starts before midnight."""
+        first, last = local_days(window.start, window.end, self.zone)
+        conditions = FourDFilter()
+        if first is not None:
+            conditions.compare(self.modified_field, ">=", first.isoformat())
+        if last is not None:
+            conditions.compare(self.modified_field, "<=", last.isoformat())
         return conditions
 
     def pages(

@@ -17,7 +17,7 @@ which the idempotent merge absorbs (they are counted as unchanged).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 
 from sync_operators.common.times import utc
 
@@ -69,3 +69,17 @@ def local_bounds(
 def format_naive(moment: datetime) -> str:
     """ISO text of a naive timestamp, with microseconds only when it has some."""
     return moment.isoformat(timespec="microseconds" if moment.microsecond else "seconds")
+
+
+def local_days(
+    start: datetime | None, end: datetime | None, zone: tzinfo
+) -> tuple[date | None, date | None]:
+    """The first and last local calendar day (both inclusive) that [start, end) touches in
+    ``zone``, for a source whose modified field holds a date only: the days of the widened
+    :func:`local_bounds`, so around a daylight-saving change no day is left out. The last day is
+    the one the exclusive end bound lies on, read whole as well; ``None`` stays unbounded."""
+    local_start, local_end = local_bounds(start, end, zone)
+    return (
+        None if local_start is None else local_start.date(),
+        None if local_end is None else local_end.date(),
+    )
