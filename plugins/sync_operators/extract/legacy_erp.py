@@ -57,6 +57,7 @@ from sync_operators.extract.base import BaseExtractor, ExtractorOptions, Extract
 from sync_operators.extract.four_d_filter import FourDFilter
 from sync_operators.extract.local_time import format_naive, local_bounds, local_days
 from sync_operators.extract.prefetch import prefetched
+from sync_operators.extract.zone_check import check_modified_zone, warn_foreign_zones
 
 SESSION_STATUSES = RETRY_STATUSES - {500}
 """Statuses the HTTP session retries blindly; a 500 is read first: with 4D's ``__ERROR`` it is a
@@ -171,7 +172,14 @@ class LegacyErpExtractor(BaseExtractor):
             pages = self._offset_pages(conditions)
         else:
             pages = self._keyset_pages(conditions)
-        yield from prefetched(pages, self.options.prefetch_pages)
+        warned = False
+        for rows in prefetched(pages, self.options.prefetch_pages):
+            where = f"{self._url()} ({self.source.name})"
+            check_modified_zone(
+                rows, self.modified_field, self.zone, where=where, key=self.options.key_attribute
+            )
+            warned = warned or warn_foreign_zones(rows[:1], self.zone, where=where)
+            yield rows
 
     def _keyset_pages(self, conditions: FourDFilter) -> Iterator[Page]:
         """Pages by key until a page holds all rows its ``__COUNT`` says remain (or an empty

@@ -1,0 +1,94 @@
+"""Timestamps that name their own zone (``…Z``, ``…+02:00``) against the zone a source is declared
+to write naive local times in (its ``timezone``).
+
+The window filter is written in the declared zone's wall time. If the server sends its modified
+field with another offset (a server that speaks UTC while ``timezone: Europe/Berlin`` is set), the
+server compares the filter in its own zone: every window is shifted by the difference, so records
+are read late or, around changes of the offset, not at all. That is refused
+(:class:`ZoneMismatch`); another field with a foreign offset is only logged, once per extract.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sync_operators.errors import PermanentSourceError
+
+log = logging.getLogger(__name__)
+
+_ZONED = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})")
+
+
+class ZoneMismatch(PermanentSourceError):
+    """The modified field carries an offset the source's declared zone does not have then."""
+
+
+def foreign_offset(value: Any, zone: ZoneInfo) -> tuple[timedelta, timedelta] | None:
+    """(the value's own offset, the zone's offset at that instant) when ``value`` is timestamp
+    text with an offset that differs from ``zone``'s; None otherwise."""
+    if not isinstance(value, str) or len(value) < 17:
+        return None
+    if value[-1] != "Z" and value[-6] not in "+-" and value[-5] not in "+-":
+        return None  # the common naive case, without the regular expression
+    if not _ZONED.fullmatch(value):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    own, expected = moment.utcoffset(), moment.astimezone(zone).utcoffset()
+    if own is None or expected is None or own == expected:
+        return None
+    return own, expected
+
+
+def _offset(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def check_modified_zone(
+    rows: Iterable[dict[str, Any]], field: str, zone: ZoneInfo, *, where: str, key: str
+) -> None:
+    """Raise :class:`ZoneMismatch` for the first row whose ``field`` carries a foreign offset."""
+    for row in rows:
+        found = foreign_offset(row.get(field), zone)
+        if found is None:
+            continue
+        own, expected = found
+        raise ZoneMismatch(
+            f"{where}: record {row.get(key)!r} has {field} {row.get(field)!r} with UTC offset "
+            f"{_offset(own)}, but the source's timezone {zone.key} is at {_offset(expected)} "
+            f"then: the window filter is written in {zone.key} wall time while the server "
+            f"compares in its own zone, so records would be read late or missed; nothing was "
+            f"loaded. Set the source's `timezone` in sources.yaml to the server's zone (UTC for "
+            f"timestamps ending in Z)"
+        )
+
+
+def warn_foreign_zones(rows: Iterable[dict[str, Any]], zone: ZoneInfo, *, where: str) -> bool:
+    """Log one warning when a field of ``rows`` carries an offset ``zone`` does not have then;
+    True when it did."""
+    for row in rows:
+        for name, value in row.items():
+            found = foreign_offset(value, zone)
+            if found is None:
+                continue
+            log.warning(
+                "%s: field %s is %r with UTC offset %s, but the source's timezone %s is at %s "
+                "then; if the server writes in another zone, set the source's `timezone` to it",
+                where,
+                name,
+                value,
+                _offset(found[0]),
+                zone.key,
+                _offset(found[1]),
+            )
+            return True
+    return False
