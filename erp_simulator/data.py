@@ -14,6 +14,7 @@ from typing import Any
 
 from erp_simulator.generator import generate_customers, generate_products
 from erp_simulator.index import TableIndex
+from erp_simulator.values import catalog_type
 
 Record = dict[str, Any]
 
@@ -38,6 +39,7 @@ class Dataset:
 
     Each table knows its attributes (its dataclass's schema, as 4D does): the fields declared for
     it and every field a stored record ever had; a query naming another attribute is an error.
+    ``__KEY``, ``__STAMP`` and ``__TIMESTAMP`` travel with every entity but are no attributes.
     """
 
     def __init__(self, primary_keys: Mapping[str, str] = PRIMARY_KEYS) -> None:
@@ -48,7 +50,8 @@ class Dataset:
         self._sorted_keys: dict[str, list[str] | None] = dict.fromkeys(self._primary_keys)
         self._ordered: dict[str, tuple[Record, ...] | None] = dict.fromkeys(self._primary_keys)
         self._indexes: dict[str, TableIndex | None] = dict.fromkeys(self._primary_keys)
-        self._attributes = {name: {key, *BOOKKEEPING} for name, key in self._primary_keys.items()}
+        self._attributes = {name: {key} for name, key in self._primary_keys.items()}
+        self._types: dict[str, dict[str, str]] = {name: {} for name in self._primary_keys}
         self._stamp = 0
 
     @classmethod
@@ -69,17 +72,49 @@ class Dataset:
         dataset.upsert("Customers", generate_customers(seed, anchor, customers))
         return dataset
 
-    def declare(self, table: str, attributes: Iterable[str]) -> None:
-        """Add attributes to a table's schema."""
+    def declare(self, table: str, attributes: Iterable[str] | Mapping[str, Any]) -> None:
+        """Add attributes to a table's schema; given as a sample record, each attribute's
+        catalog type is that of its sample value."""
         name = self._resolve(table)
         with self._lock:
             self._attributes[name].update(attributes)
+            if isinstance(attributes, Mapping):
+                for attribute, value in attributes.items():
+                    self._types[name][attribute] = catalog_type(value)
+
+    def catalog(self, table: str) -> dict[str, Any]:
+        """The dataclass as ``GET /rest/$catalog/{table}`` describes it: its attributes with
+        their types (declared, else that of the first stored value), the primary key named in
+        ``key`` and marked ``identifying``."""
+        name = self._resolve(table)
+        records = self.snapshot(name).records
+        primary_key = self._primary_keys[name]
+        with self._lock:
+            names = sorted(self._attributes[name] - set(BOOKKEEPING))
+            types = dict(self._types[name])
+        attributes = []
+        for attribute in names:
+            kind = types.get(attribute)
+            if kind is None:
+                sample = next((r[attribute] for r in records if r.get(attribute) is not None), "")
+                kind = catalog_type(sample)
+            entry: dict[str, Any] = {"name": attribute, "kind": "storage", "type": kind}
+            if attribute == primary_key:
+                entry.update(identifying=True, indexed=True, type="string")
+            attributes.append(entry)
+        return {
+            "name": name,
+            "className": name,
+            "dataURI": f"/rest/{name}",
+            "attributes": attributes,
+            "key": [{"name": primary_key}],
+        }
 
     def has_attribute(self, table: str, attribute: str) -> bool:
         """True when the table's schema has the attribute (a path ``a.b`` by its first part)."""
         name = self._resolve(table)
         with self._lock:
-            return attribute.split(".", 1)[0] in self._attributes[name]
+            return attribute.split(".", 1)[0] in self._attributes[name] - set(BOOKKEEPING)
 
     @property
     def stamp(self) -> int:
@@ -120,7 +155,9 @@ class Dataset:
                 records = self._records[name]
                 keys = self._keys_locked(name)
                 ordered = tuple(map(records.__getitem__, keys))
-                index = TableIndex(ordered, keys, previous=index)
+                index = TableIndex(
+                    ordered, keys, previous=index, key_field=self._primary_keys[name]
+                )
                 self._ordered[name] = ordered
                 self._indexes[name] = index
             return Snapshot(table=name, stamp=self._stamp, records=ordered, index=index)

@@ -309,23 +309,28 @@ def bad_product_records() -> list[dict[str, Any]]:
     ]
 
 
-def keyless_product() -> dict[str, Any]:
-    """A record without its primary-key field. 4D sends ``__KEY`` with every entity, so this one
-    has it too; only the attribute the mapping keys on is missing."""
+def keyless_product(key: str = "product_id") -> dict[str, Any]:
+    """A record whose primary-key field ``key`` is empty text (a 4D text field is empty, not
+    null, until set). It sorts before every other key, so paging by the key reads it in front of
+    page 1 like any other record; the mapping cannot key it."""
     return {
-        "__KEY": "KEYLESS-1",
+        "__KEY": "",
+        key: "",
         "name": "Record without a key",
         "price": "3.00",
         "modified_date": "2026-02-27T12:00:00",
     }
 
 
-def with_bad_records(spec: Mapping[str, Any], table: str = "Products") -> dict[str, Any]:
-    """``spec`` plus faults adding a keyless record and a duplicated record to page 1 of
-    ``table``; the bad-value records themselves go into the data (:func:`bad_product_records`)."""
+def with_bad_records(
+    spec: Mapping[str, Any], table: str = "Products", key: str = "product_id"
+) -> dict[str, Any]:
+    """``spec`` plus faults adding a keyless record (empty ``key``, the table's primary key) and
+    a duplicated record to page 1 of ``table``; the bad-value records themselves go into the data
+    (:func:`bad_product_records`)."""
     merged = json.loads(json.dumps(spec))
     faults = merged.setdefault("tables", {}).setdefault(table, {})
-    faults.setdefault("inject", {}).setdefault("1", []).append(keyless_product())
+    faults.setdefault("inject", {}).setdefault("1", []).append(keyless_product(key))
     faults.setdefault("duplicate", {})["1"] = 1
     return merged
 

@@ -107,6 +107,9 @@ class RequestHandler(BaseHTTPRequestHandler):
             raise bad_request(f"body is not valid JSON: {error}") from None
 
     def _rest(self, method: str, segments: list[str], params: dict[str, str]) -> None:
+        if segments[:1] == ["$catalog"] and len(segments) <= 2:
+            self._catalog(method, segments[1:])
+            return
         if len(segments) != 1:
             raise not_found(f"unknown REST resource /rest/{'/'.join(segments)}")
         if method != "GET":
@@ -134,6 +137,29 @@ class RequestHandler(BaseHTTPRequestHandler):
             if not dataset.has_attribute(table, attribute):
                 raise unknown_attribute(attribute, table)
         self.simulator.serve_page(table, lambda snapshot: self._page(snapshot, query, fault))
+
+    def _catalog(self, method: str, segments: list[str]) -> None:
+        """``$catalog``: the dataclasses, or one dataclass's attributes and primary key; a
+        server started without it answers 404 as for any unknown resource."""
+        path = "/".join(["/rest/$catalog", *segments])
+        if not self.simulator.expose_catalog:
+            raise not_found(f"unknown REST resource {path}")
+        if method != "GET":
+            raise method_not_allowed(method, path)
+        if not self.simulator.has_session(self.headers.get("Cookie")):
+            raise unauthorized("no valid session, call /rest/$info first")
+        dataset = self.simulator.dataset
+        if not segments:
+            classes = [
+                {"name": name, "uri": f"/rest/$catalog/{name}", "dataURI": f"/rest/{name}"}
+                for name in dataset.tables()
+            ]
+            self._send_json(HTTPStatus.OK, {"__UNIQID": "erp_simulator", "dataClasses": classes})
+            return
+        table = dataset.table_name(segments[0])
+        if table is None:
+            raise not_found(f"dataclass {segments[0]!r} does not exist")
+        self._send_json(HTTPStatus.OK, dataset.catalog(table))
 
     def _send_fault_status(self, fault: PageFault) -> None:
         """Answer a page with the error status the fault plan asks for, as an overloaded server

@@ -1,10 +1,11 @@
 """Per-snapshot index of one table, so a page costs O(page) instead of a filter over every record.
 
-A keyset extract asks for ``__KEY > 'last' [AND modified_date >= ... AND ...]`` page after page.
+A keyset extract asks for ``product_id > 'last' [AND modified_date >= ... AND ...]`` page after
+page (the primary key, whose value is the record's ``__KEY``).
 Filtering every record for every page makes that O(N² / page size): minutes at a million records.
 :class:`TableIndex` answers the same questions exactly:
 
-- ``__KEY`` comparisons with a text literal (one that is neither a number nor a timestamp, so the
+- primary-key comparisons with a text literal (one that is neither a number nor a timestamp, so the
   predicate compares text) are a ``bisect`` on the sorted keys;
 - the other conditions of a plain conjunction select a sorted array of matching positions, built
   once per distinct set of conditions and reused by every page of the run; range conditions on
@@ -132,9 +133,11 @@ class TableIndex:
         records: Sequence[Record],
         keys: Sequence[str],
         previous: TableIndex | None = None,
+        key_field: str = "__KEY",
     ) -> None:
         self.records = records
         self.keys = keys
+        self.key_field = key_field
         self._lock = threading.RLock()
         self._fields: dict[str, FieldIndex] = {}
         self._stale: dict[str, tuple[FieldIndex, set[int]]] = {}
@@ -186,7 +189,7 @@ class TableIndex:
         rest = []
         for condition in conditions:
             field, op, value = condition
-            if field == "__KEY" and op in RANGE_OPERATORS and text_literal(value):
+            if field == self.key_field and op in RANGE_OPERATORS and text_literal(value):
                 low, high = _bounds(self.keys, [(op, value)], len(self.keys))
                 start, end = max(start, low), min(end, high)
             else:
@@ -220,7 +223,7 @@ class TableIndex:
             (
                 field
                 for field, op, value in conditions
-                if op in RANGE_OPERATORS and field != "__KEY" and _fixed(value)
+                if op in RANGE_OPERATORS and field != self.key_field and _fixed(value)
             ),
             None,
         )

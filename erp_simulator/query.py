@@ -125,9 +125,11 @@ def select(
     records: Sequence[Mapping[str, Any]], query: Query, index: TableIndex | None = None
 ) -> Page:
     """Apply the query to records already in __KEY order; ``index`` (over the same records)
-    answers plain conjunctions in key order without filtering every record."""
+    answers plain conjunctions in key order without filtering every record. Ordering by the
+    primary key (whose value is ``__KEY``) keeps that order."""
     order = query.order
-    while order and order[-1] == ("__KEY", False):
+    key_field = index.key_field if index is not None else None
+    while order and order[-1] in (("__KEY", False), (key_field, False)):
         order = order[:-1]
     if (
         index is not None

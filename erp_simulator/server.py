@@ -57,6 +57,8 @@ class SimulatorServer:
         self.username = username
         self.password = password
         self.verbose = verbose
+        self.expose_catalog = True
+        """Whether ``/rest/$catalog`` answers; not every 4D server exposes it."""
         self.after_page: AfterPage | None = None
         self.faults = FaultPlan()
         self.hook_errors: list[BaseException] = []

@@ -112,3 +112,20 @@ def sort_key(value: Any) -> tuple[int, Any]:
     if moment is not None:
         return (4, moment)
     return (5, as_text(value))
+
+
+def catalog_type(value: Any) -> str:
+    """The ``$catalog`` type of an attribute holding ``value``: ``bool``, ``long`` (integers),
+    ``number`` (other numbers), ``date`` (ISO dates and timestamps), ``object`` (objects and
+    collections) or ``string`` (any other text, numbers held as text included)."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "long"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, dict | list):
+        return "object"
+    if as_datetime(value) is not None:
+        return "date"
+    return "string"

@@ -133,7 +133,7 @@ def test_modified_field_options_must_be_attribute_names(
 
 def test_nested_and_dunder_attribute_names_stay_valid(tmp_path: Path) -> None:
     folder = copy_mappings(tmp_path)
-    edit(folder / "sources.yaml", "page_size: 1000", "page_size: 1000\n    key_attribute: __KEY")
+    edit(folder / "sources.yaml", "page_size: 1000", "page_size: 1000\n    key_attribute: __ID")
     append(folder / "products.yaml", "modified_field: meta.modified_date\n")
     edit(folder / "products.yaml", "  price:", "  prices[0].gross:")
 

@@ -100,8 +100,8 @@ def test_page_size_equal_to_the_row_count_ends_cleanly(
     pages = read_pages(extractor, ExtractWindow.everything())
 
     assert [len(page) for page in pages] == [60]
-    # $info and the full page, whose __COUNT (60) proves the end: no empty page is needed.
-    assert simulator.stats()["requests"] == 2
+    # $info, $catalog and the full page, whose __COUNT (60) proves the end: no empty page.
+    assert simulator.stats()["requests"] == 3
 
 
 def test_one_session_is_opened_and_reused(
@@ -114,7 +114,7 @@ def test_one_session_is_opened_and_reused(
     stats = simulator.stats()
     assert stats["sessions"] == 1
     assert len(pages) == math.ceil(250 / PAGE_SIZE)
-    assert stats["requests"] == len(pages) + 1
+    assert stats["requests"] == len(pages) + 2  # $info and $catalog/Products once
 
 
 def test_expired_session_is_renewed_without_losing_records(
@@ -167,9 +167,9 @@ def test_unknown_endpoint_is_a_source_error(
     project: Project, legacy_connection: ConnectionInfo
 ) -> None:
     mapping = project.mappings["products"].model_copy(update={"endpoint": "Suppliers"})
-    extractor = LegacyErpExtractor(
-        source=project.sources["legacy_erp"], mapping=mapping, connection=legacy_connection
-    )
+    source = project.sources["legacy_erp"]
+    source = source.model_copy(update={"options": {**source.options, "key_attribute": "ID"}})
+    extractor = LegacyErpExtractor(source=source, mapping=mapping, connection=legacy_connection)
 
     with pytest.raises(SourceError, match=r"/rest/Suppliers answered 404"):
         read_pages(extractor, ExtractWindow.everything())
@@ -300,7 +300,7 @@ def test_requests_combine_window_and_key_with_and(
     assert all(" OR " not in text.upper() for text in filters)
     assert filters[0] == '"modified_date>=:1 AND modified_date<:2"'
     assert params[0] == """'["2026-01-01T01:00:00","2026-04-15T10:05:00"]'"""
-    keyed = '"modified_date>=:1 AND modified_date<:2 AND __KEY>:3"'
+    keyed = '"modified_date>=:1 AND modified_date<:2 AND product_id>:3"'
     assert all(text == keyed for text in filters[1:])
     assert all(text.startswith(params[0][:-2] + ',"P') for text in params[1:])
 
@@ -433,7 +433,7 @@ def test_a_body_nested_deeper_than_python_can_decode_names_the_url(
     connection = ConnectionInfo(
         conn_id="legacy_erp_api", conn_type="http", host=str(host), port=int(port), schema="http"
     )
-    extractor = make_extractor(project, connection)
+    extractor = make_extractor(project, connection, key_attribute="product_id")
 
     with pytest.raises(PermanentSourceError) as failure:
         read_pages(extractor, ExtractWindow.everything())

@@ -163,11 +163,11 @@ def test_a_page_served_again_fails_at_once(
     message = str(failure.value)
     assert "/rest/Products" in message
     if paging == "keyset":
-        assert "keys do not increase: the page after __KEY 'P0000025' starts with" in message
-        assert "__KEY 'P0000001'" in message
+        assert "keys do not increase: the page after product_id 'P0000025' starts with" in message
+        assert "product_id 'P0000001'" in message
     else:
-        assert "the page at $skip=25 starts with the same __KEY 'P0000001'" in message
-    assert requests_served(simulator) == 3  # $info and two pages
+        assert "the page at $skip=25 starts with the same product_id 'P0000001'" in message
+    assert requests_served(simulator) == 4  # $info, $catalog and two pages
     assert target_count(erp_conn) == 0
 
 
@@ -244,7 +244,7 @@ def test_max_pages_stops_a_source_that_keeps_sending(
     message = str(failure.value)
     assert f"/rest/Products: stopped at max_pages=3: {3 * PAGE_SIZE} rows read" in message
     assert "raise the source's max_pages option" in message
-    assert requests_served(simulator) == 4
+    assert requests_served(simulator) == 5  # $info, $catalog and three pages
     assert target_count(erp_conn) == 0
 
 

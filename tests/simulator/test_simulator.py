@@ -222,14 +222,14 @@ def test_and_or_parentheses(server: SimulatorServer, session: requests.Session) 
         "X2",
         "X3",
     ]
-    assert keys_for(session, server, "category == 'Gamma' or (__KEY = 'X1')") == ["X1", "X4"]
+    assert keys_for(session, server, "category == 'Gamma' or (product_id = 'X1')") == ["X1", "X4"]
     assert keys_for(session, server, "category='Alpha' AND is_active=false") == ["X2"]
-    assert keys_for(session, server, "category!='Alpha' AND __KEY>='X' AND stock<=9") == [
+    assert keys_for(session, server, "category!='Alpha' AND product_id>='X' AND stock<=9") == [
         "X3",
         "X4",
     ]
     # X1..X4 have no ean: a record lacking the attribute never matches.
-    assert keys_for(session, server, "ean='x' OR __KEY='X9'") == []
+    assert keys_for(session, server, "ean='x' OR product_id='X9'") == []
 
 
 def test_numeric_strings_compare_and_sort_as_numbers(
@@ -237,7 +237,7 @@ def test_numeric_strings_compare_and_sort_as_numbers(
 ) -> None:
     control(server, "Products/upsert", [{"product_id": "Y1", "price": "1000.00"}])
     assert keys_for(session, server, "price > 999.99") == ["Y1"]
-    body = fetch(session, server, "Products", orderby="price DESC, __KEY", top=3).json()
+    body = fetch(session, server, "Products", orderby="price DESC, product_id", top=3).json()
     assert body["__ENTITIES"][0]["__KEY"] == "Y1"
     prices = [float(entity["price"]) for entity in body["__ENTITIES"]]
     assert prices == sorted(prices, reverse=True)

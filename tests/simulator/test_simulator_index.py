@@ -31,27 +31,27 @@ ODD_RECORDS: list[dict[str, Any]] = [
 FILTERS = [
     None,
     "",
-    "\"__KEY>'P0000050'\"",
-    "__KEY>='P0000050'",
-    "__KEY>'P0000050' AND __KEY<'P0000090'",
-    "__KEY='P0000010c'",
-    "__KEY>'100'",
-    "__KEY>'2026-01-01'",
-    "__KEY>5",
-    "__KEY!='P0000003'",
+    "\"product_id>'P0000050'\"",
+    "product_id>='P0000050'",
+    "product_id>'P0000050' AND product_id<'P0000090'",
+    "product_id='P0000010c'",
+    "product_id>'100'",
+    "product_id>'2026-01-01'",
+    "product_id>5",
+    "product_id!='P0000003'",
     "\"modified_date>='2026-02-20T00:00:00' AND modified_date<'2026-02-22T00:00:00'\"",
     "modified_date>='2026-02-20T00:00:00' AND modified_date<'2026-02-27T00:00:00' "
-    "AND __KEY>'P0000040'",
+    "AND product_id>'P0000040'",
     "modified_date>'2026-02-20T10:00:00' and modified_date<='2026-02-22T00:00:00'",
     "modified_date='2026-02-22T00:00:00'",
     "modified_date>='2026-02-20'",
     "modified_date<'2026-02-30T00:00:00'",
     "modified_date>='2026-02-20T00:00:00' AND stock>100",
-    "stock>10 AND __KEY>'P0000100'",
-    "is_active=true AND __KEY>'P0000020'",
+    "stock>10 AND product_id>'P0000100'",
+    "is_active=true AND product_id>'P0000020'",
     "price>'100' AND modified_date<'2026-02-25T00:00:00'",
     "stock>10 OR stock<3",
-    "(stock>10) AND __KEY>'P0000010'",
+    "(stock>10) AND product_id>'P0000010'",
     "name='x' AND (stock>1 OR stock<0)",
 ]
 
@@ -59,8 +59,8 @@ FILTERS = [
 def queries() -> Iterator[dict[str, str]]:
     rng = random.Random(3)
     for text in FILTERS:
-        for top, skip, order in ((1000, None, "__KEY ASC"), (7, "3", None), (0, None, "")):
-            params = {"$top": str(top), "$orderby": order if order is not None else "__KEY"}
+        for top, skip, order in ((1000, None, "product_id ASC"), (7, "3", None), (0, None, "")):
+            params = {"$top": str(top), "$orderby": order if order is not None else "product_id"}
             if skip is not None:
                 params["$skip"] = skip
             if text is not None:
@@ -69,7 +69,7 @@ def queries() -> Iterator[dict[str, str]]:
     yield {"$top": "5", "$orderby": "stock DESC"}
     for _ in range(40):
         key = f"P{rng.randint(0, 200):07d}"
-        yield {"$top": str(rng.randint(1, 50)), "$filter": f"__KEY>'{key}'"}
+        yield {"$top": str(rng.randint(1, 50)), "$filter": f"product_id>'{key}'"}
 
 
 def same(left: Any, right: Any) -> bool:

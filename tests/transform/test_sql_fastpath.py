@@ -568,7 +568,9 @@ def test_sql_and_python_transforms_stage_the_same_rows_and_errors(
     monkeypatch: pytest.MonkeyPatch,
     spy: list[sql_fastpath.FastPath],
 ) -> None:
-    simulator.faults.configure(with_bad_records({}, ENDPOINTS[mapping]), simulator.dataset)
+    table = ENDPOINTS[mapping]
+    bad = with_bad_records({}, table, key=simulator.dataset.primary_key(table))
+    simulator.faults.configure(bad, simulator.dataset)
     job = make_job(mapping, target_project=zoned_project, chunk_size=500)
     job.extract(full=True, interval_start=None, interval_end=None)
     if mapping == "things":

@@ -5,11 +5,17 @@ Airflow connection); ``GET /rest/{table}?$top=N&$filter=...&$orderby=...`` retur
 ``__ENTITIES``, each with its key in ``__KEY``, and ``__COUNT``: how many entities match the query.
 Every value in ``$filter`` is a ``$params`` placeholder (see ``four_d_filter``).
 
+The key is the table's primary-key attribute: the ``key_attribute`` option when set, else the one
+``GET /rest/$catalog/{table}`` names (asked once per extract). ``__KEY``, ``__STAMP`` and
+``__TIMESTAMP`` come with every entity but are no attributes: 4D answers a ``$filter`` or
+``$orderby`` on them with error 1500, so they are never sent. A source that exposes no catalog and
+has no ``key_attribute`` fails on that first request, naming the option to set.
+
 Paging is by key (keyset): every request asks for rows whose key is greater than the last key seen,
 inside a window fixed when the run starts. A row updated while we page moves out of the window (its
 new modified date lies after the window end) without shifting the rows behind it, so no row is
 skipped; the next window picks the updated row up. Offset paging (``$skip``) is available for
-tables that cannot be filtered by key.
+tables that cannot be filtered by key; it orders by the same key.
 
 Complete or loud. A server (or a proxy) may send fewer rows than ``$top`` asked for, so a short
 page never means the end; the source's own count does:
@@ -42,7 +48,7 @@ from typing import Any, Literal
 from urllib.parse import unquote_plus
 
 import requests
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from sync_operators.common.filters import COMPARISONS, FilterCondition
 from sync_operators.common.http_session import (
@@ -54,10 +60,15 @@ from sync_operators.common.http_session import (
 from sync_operators.common.json_pages import NestedTooDeeply, decode_body
 from sync_operators.errors import PermanentSourceError, SourceError
 from sync_operators.extract.base import BaseExtractor, ExtractorOptions, ExtractWindow, Page
+from sync_operators.extract.four_d_catalog import CatalogAnswer, key_from_catalog
 from sync_operators.extract.four_d_filter import FourDFilter
 from sync_operators.extract.local_time import format_naive, local_bounds, local_days
 from sync_operators.extract.prefetch import prefetched
 from sync_operators.extract.zone_check import check_modified_zone, warn_foreign_zones
+
+BOOKKEEPING = frozenset({"__KEY", "__STAMP", "__TIMESTAMP"})
+"""Sent with every 4D entity but no attributes: a ``$filter`` or ``$orderby`` on them is 4D's
+error 1500."""
 
 SESSION_STATUSES = RETRY_STATUSES - {500}
 """Statuses the HTTP session retries blindly; a 500 is read first: with 4D's ``__ERROR`` it is a
@@ -97,7 +108,9 @@ class LegacyErpOptions(ExtractorOptions, HttpRetryOptions):
     """Options of a legacy ERP source (``options:`` in sources.yaml)."""
 
     paging: Literal["keyset", "offset"] = "keyset"
-    key_attribute: str = "__KEY"
+    key_attribute: str | None = None
+    """The table's primary-key attribute, which paging filters and orders by; unset, it is read
+    from the source's ``$catalog``."""
     rest_path: str = "/rest"
     max_pages: int = Field(default=100_000, ge=1)
     """At most this many page requests per extract: a source that never stops answering rows
@@ -111,6 +124,18 @@ class LegacyErpOptions(ExtractorOptions, HttpRetryOptions):
     """Fetch and decode this many pages ahead in a background thread while the previous one is
     staged: worth it when each page takes the source milliseconds (a remote ERP); against a fast
     local source the thread only competes for the GIL and CPU."""
+
+    @field_validator("key_attribute")
+    @classmethod
+    def _no_bookkeeping(cls, value: str | None) -> str | None:
+        """4D cannot filter or order by ``__KEY``, ``__STAMP`` or ``__TIMESTAMP``."""
+        if value in BOOKKEEPING:
+            raise ValueError(
+                f"{value} is no attribute a 4D server can filter or order by (error 1500); "
+                f"name the table's primary-key attribute, or leave key_attribute unset to read "
+                f"it from $catalog"
+            )
+        return value
 
 
 class LegacyErpExtractor(BaseExtractor):
@@ -128,6 +153,14 @@ class LegacyErpExtractor(BaseExtractor):
         self.base_url = self.connection.base_url() + self.options.rest_path.rstrip("/")
         self.session = build_session(self.options, statuses=SESSION_STATUSES)
         self._logged_in = False
+        self._key_attribute: str | None = None
+
+    @property
+    def key_attribute(self) -> str:
+        """The attribute paging filters and orders by (see :meth:`_discover_key`)."""
+        if self._key_attribute is None:
+            self._key_attribute = self.options.key_attribute or self._discover_key()
+        return self._key_attribute
 
     def window_filter(self, window: ExtractWindow) -> FourDFilter:
         """Conditions selecting ``start <= modified < end`` in the source's local time, widened
@@ -165,6 +198,7 @@ class LegacyErpExtractor(BaseExtractor):
     ) -> Iterator[Page]:
         """Yield pages of rows inside ``window`` that pass ``filters``, ordered by key."""
         self._login()
+        self.key_attribute  # noqa: B018 - resolved before the first page, so a failure is early
         conditions = self.window_filter(window)
         for condition in filters:
             conditions.add(condition)
@@ -184,7 +218,7 @@ class LegacyErpExtractor(BaseExtractor):
     def _keyset_pages(self, conditions: FourDFilter) -> Iterator[Page]:
         """Pages by key until a page holds all rows its ``__COUNT`` says remain (or an empty
         page arrives); each page must start above the previous page's last key."""
-        attribute = self.options.key_attribute
+        attribute = self.key_attribute
         last_key: Any = None
         seen = 0
         for number in itertools.count(1):
@@ -240,7 +274,7 @@ class LegacyErpExtractor(BaseExtractor):
             if previous_first is not None and first_key == previous_first:
                 raise PermanentSourceError(
                     f"{self._url()}: the page at $skip={skip} starts with the same "
-                    f"{self.options.key_attribute} {first_key!r} as the page before: the source "
+                    f"{self.key_attribute} {first_key!r} as the page before: the source "
                     f"ignores $skip, so paging would not end (request: GET {answer.request})"
                 )
             yield rows
@@ -248,6 +282,27 @@ class LegacyErpExtractor(BaseExtractor):
             if expected is not None and skip >= expected:
                 return
             previous_first = first_key
+
+    def _discover_key(self) -> str:
+        """The primary-key attribute ``GET /rest/$catalog/{table}`` names (see
+        ``four_d_catalog``); asked once, with the session renewed on a 401."""
+        url = f"{self.base_url}/$catalog/{self.mapping.endpoint}"
+        response = self._get(url, {})
+        if response.status_code == 401:
+            response.close()
+            self._logged_in = False
+            self._login()
+            response = self._get(url, {})
+        try:
+            text = response.text
+        except requests.RequestException as exc:
+            raise SourceError(f"{url}: the response broke off: {exc}") from exc
+        spent = f" (after {self.options.retries} retries)"
+        return key_from_catalog(
+            CatalogAnswer(url, response.status_code, response.reason, text),
+            spent=spent if response.status_code in SESSION_STATUSES else "",
+            option_hint=f"source '{self.source.name}' options, or the mapping's options.extract",
+        )
 
     def _within_budget(self, number: int, seen: int) -> None:
         """Fail the extract before page request ``number`` when it exceeds ``max_pages``."""
@@ -261,7 +316,7 @@ class LegacyErpExtractor(BaseExtractor):
     def _key_span(self, rows: list[dict[str, Any]], answer: Answer, seen: int) -> tuple[Any, Any]:
         """The first and last key of a page; every row must be an object carrying the key
         attribute, or rows without it would never match a key condition and be lost."""
-        attribute = self.options.key_attribute
+        attribute = self.key_attribute
         for position, row in enumerate(rows):
             if not isinstance(row, dict):
                 raise PermanentSourceError(
@@ -292,7 +347,7 @@ class LegacyErpExtractor(BaseExtractor):
     def _fetch(self, conditions: FourDFilter, skip: int | None) -> Answer:
         params = {
             "$top": str(self.options.page_size),
-            "$orderby": f"{self.options.key_attribute} ASC",
+            "$orderby": f"{self.key_attribute} ASC",
         }
         if skip is not None:
             params["$skip"] = str(skip)
@@ -421,7 +476,7 @@ def _sample(value: Any) -> str:
 def _json_or_none(text: str) -> Any:
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 

@@ -1,0 +1,84 @@
+"""The primary-key attribute of a 4D dataclass, read from ``GET /rest/$catalog/{DataClass}``.
+
+4D cannot filter or order by ``__KEY`` (error 1500), so the legacy extractor pages by the table's
+primary-key attribute. The catalog names it in its ``key`` entry (``[{"name": "ID"}]``) and marks
+that attribute ``"identifying": true``. Not every server exposes ``$catalog``: an answer that
+names no single key is a permanent error asking for the ``key_attribute`` option, never a guess.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sync_operators.config.models import check_attribute
+from sync_operators.errors import PermanentSourceError, SourceError
+
+
+@dataclass(frozen=True)
+class CatalogAnswer:
+    """The catalog request's URL and the status, reason and body text it got."""
+
+    url: str
+    status: int
+    reason: str
+    text: str
+
+
+def key_from_catalog(answer: CatalogAnswer, spent: str, option_hint: str) -> str:
+    """The key attribute the answer names. A server failure (5xx, 408, 429 without 4D's
+    ``__ERROR``) is a retryable SourceError (``spent`` says what retries were used); any other
+    answer without a single usable key is a PermanentSourceError naming the option to set
+    (``option_hint`` says where)."""
+    body = _json_or_none(answer.text)
+    rejected = isinstance(body, dict) and "__ERROR" in body
+    status = answer.status
+    if (status >= 500 or status in (408, 429)) and not rejected:
+        raise SourceError(
+            f"{answer.url} answered {status} {answer.reason}{spent}: {answer.text[:200]}"
+        )
+    if status != 200:
+        reason = f"it answered {status} {answer.reason}: {answer.text[:200]}"
+    else:
+        reason = "its answer names no single primary key"
+        key = catalog_key(body)
+        if key is not None:
+            try:
+                return check_attribute(key)
+            except ValueError as exc:
+                reason = f"its primary key is unusable: {exc}"
+    raise PermanentSourceError(
+        f"{answer.url}: cannot tell which attribute to page by: {reason}. Set the key_attribute "
+        f"option ({option_hint}) to the table's primary-key attribute; __KEY cannot be used, 4D "
+        f"does not filter or order by it"
+    )
+
+
+def catalog_key(body: Any) -> str | None:
+    """The single primary-key attribute a ``$catalog/{DataClass}`` answer names: its ``key``
+    entry, else the one attribute marked ``"identifying": true``; None when it names none, or
+    several (a compound key cannot be paged by one attribute)."""
+    if not isinstance(body, dict):
+        return None
+    key = body.get("key")
+    if isinstance(key, list) and key:
+        names = [entry.get("name") for entry in key if isinstance(entry, dict)]
+    else:
+        attributes = body.get("attributes")
+        entries = attributes if isinstance(attributes, list) else []
+        names = [
+            entry.get("name")
+            for entry in entries
+            if isinstance(entry, dict) and entry.get("identifying") is True
+        ]
+    if len(names) != 1 or not isinstance(names[0], str):
+        return None
+    return names[0]
+
+
+def _json_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
