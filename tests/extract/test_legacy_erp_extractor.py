@@ -21,7 +21,8 @@ from sync_operators.common.connection import ConnectionInfo
 from sync_operators.config.loading import Project
 from sync_operators.errors import PermanentSourceError
 from sync_operators.extract.base import ExtractWindow, Page
-from sync_operators.extract.legacy_erp import LegacyErpExtractor, SourceError, keys_ascend
+from sync_operators.extract.four_d_answers import keys_ascend
+from sync_operators.extract.legacy_erp import LegacyErpExtractor, SourceError
 
 PAGE_SIZE = 17
 # 2026-04-15 is summer time in Berlin (UTC+2); the generated data ends on 2026-03-01.

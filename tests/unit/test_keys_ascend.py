@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from sync_operators.extract.legacy_erp import keys_ascend
+from sync_operators.extract.four_d_answers import keys_ascend
 
 
 @pytest.mark.parametrize(

@@ -41,7 +41,6 @@ without ``__ERROR`` is retried within the retry budget like other server errors.
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -60,6 +59,12 @@ from sync_operators.common.http_session import (
 from sync_operators.common.json_pages import NestedTooDeeply, decode_body
 from sync_operators.errors import PermanentSourceError, SourceError
 from sync_operators.extract.base import BaseExtractor, ExtractorOptions, ExtractWindow, Page
+from sync_operators.extract.four_d_answers import (
+    four_d_errors,
+    json_or_none,
+    keys_ascend,
+    sample,
+)
 from sync_operators.extract.four_d_catalog import CatalogAnswer, key_from_catalog
 from sync_operators.extract.four_d_filter import FourDFilter
 from sync_operators.extract.local_time import format_naive, local_bounds, local_days
@@ -321,7 +326,7 @@ class LegacyErpExtractor(BaseExtractor):
             if not isinstance(row, dict):
                 raise PermanentSourceError(
                     f"{self._url()}: row {seen + position + 1} of __ENTITIES is not a JSON object "
-                    f"but {type(row).__name__} {_sample(row)}: the answer is no list of entities, "
+                    f"but {type(row).__name__} {sample(row)}: the answer is no list of entities, "
                     f"so nothing is loaded; check the endpoint and any proxy in between "
                     f"(request: GET {answer.request})"
                 )
@@ -447,7 +452,7 @@ class LegacyErpExtractor(BaseExtractor):
             text = response.text
         except requests.RequestException as exc:
             text = f"<the error body broke off: {exc}>"
-        errors = four_d_errors(_json_or_none(text))
+        errors = four_d_errors(json_or_none(text))
         if errors is not None and status not in SESSION_STATUSES:
             raise PermanentSourceError(
                 f"{url} answered {status} {response.reason}: {errors} (request: GET {request})"
@@ -465,58 +470,3 @@ class LegacyErpExtractor(BaseExtractor):
     def close(self) -> None:
         """Close the HTTP session."""
         self.session.close()
-
-
-def _sample(value: Any) -> str:
-    """A short ``repr`` of a value for an error message."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _json_or_none(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError):
-        return None
-
-
-def four_d_errors(body: Any) -> str | None:
-    """4D's ``{"__ERROR": [{"message", "componentSignature", "errCode"}, ...]}`` as one line
-    (``errCode 1500 (dbmg): The "x" attribute cannot be found ...``), or None without it."""
-    if not isinstance(body, dict) or "__ERROR" not in body:
-        return None
-    errors = body["__ERROR"]
-    if not isinstance(errors, list) or not errors:
-        return f"__ERROR {str(errors)[:200]}"
-    described = []
-    for error in errors:
-        if not isinstance(error, dict):
-            described.append(str(error)[:200])
-            continue
-        component = error.get("componentSignature")
-        where = f" ({component})" if component else ""
-        described.append(f"errCode {error.get('errCode')}{where}: {error.get('message')}")
-    return "; ".join(described)
-
-
-def keys_ascend(previous: Any, following: Any) -> bool:
-    """True when key ``following`` sorts after ``previous``: numbers as numbers; text as text,
-    or as numbers when both read as numbers (a server may order numeric text either way). Equal
-    keys never pass, so a page served twice is always caught."""
-    if _is_number(previous) and _is_number(following):
-        return bool(following > previous)
-    if str(following) > str(previous):
-        return True
-    first, second = _as_number(previous), _as_number(following)
-    return first is not None and second is not None and second > first
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _as_number(value: Any) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
