@@ -12,9 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urljoin
 
-from pydantic import field_validator
-
-from sync_operators.common.paths import compile_path, parse_path
+from sync_operators.common.paths import FieldPath, compile_path
 from sync_operators.errors import PermanentSourceError
 from sync_operators.extract.paginators import (
     BasePaginator,
@@ -27,13 +25,7 @@ from sync_operators.extract.paginators import (
 class BodyLinkOptions(PaginatorOptions):
     """``pagination:`` options: where the body holds the next page's URL."""
 
-    next_path: str = "links.next"
-
-    @field_validator("next_path")
-    @classmethod
-    def _path(cls, value: str) -> str:
-        parse_path(value)
-        return value
+    next_path: FieldPath = "links.next"
 
 
 class BodyLinkPaginator(BasePaginator):

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AfterValidator
 
 Getter = Callable[[Mapping[str, Any]], Any]
 
@@ -35,6 +37,16 @@ def parse_path(field: str) -> list[str | int]:
         steps.append(match.group(1))
         steps.extend(int(index) for index in _INDEX.findall(match.group(2)))
     return steps
+
+
+def checked_path(field: str) -> str:
+    """``field`` unchanged when it is a valid path; raises ValueError naming the rule when not."""
+    parse_path(field)
+    return field
+
+
+FieldPath = Annotated[str, AfterValidator(checked_path)]
+"""An option holding a dotted field path, checked when the options are validated."""
 
 
 def compile_path(field: str) -> Getter:

@@ -22,9 +22,9 @@ from typing import Any, ClassVar
 from urllib.parse import urljoin
 
 import requests
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from sync_operators.common.paths import compile_path, parse_path
+from sync_operators.common.paths import FieldPath, compile_path
 from sync_operators.errors import PermanentSourceError
 from sync_operators.extract.listing_guard import ListingGuard
 from sync_operators.registry import PAGINATORS, resolve_class
@@ -144,14 +144,8 @@ class OffsetPaginator(_NumberedPaginator):
 
 class CursorOptions(PaginatorOptions):
     cursor_param: str = "cursor"
-    cursor_path: str = "next_cursor"
+    cursor_path: FieldPath = "next_cursor"
     """Dotted path of the next cursor in the response body; empty or missing ends paging."""
-
-    @field_validator("cursor_path")
-    @classmethod
-    def _path(cls, value: str) -> str:
-        parse_path(value)
-        return value
 
 
 class CursorPaginator(BasePaginator):

@@ -42,7 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sync_operators.common.http_auth import AuthError, AuthOptions, apply_auth
 from sync_operators.common.http_session import HttpRetryOptions, build_session
 from sync_operators.common.json_pages import NestedTooDeeply, loads
-from sync_operators.common.paths import compile_path, parse_path
+from sync_operators.common.paths import FieldPath, compile_path, parse_path
 from sync_operators.errors import PermanentSourceError, SourceError
 from sync_operators.extract.base import BaseExtractor, ExtractorOptions, ExtractWindow, Page
 from sync_operators.extract.listing_guard import ListingGuard, record_fingerprint
@@ -80,14 +80,8 @@ class ExplodeOptions(_Options):
     """Emit one record per element of the list at ``path``, with the rest of the parent record
     under ``parent`` (e.g. order lines carrying ``order.id``)."""
 
-    path: str
+    path: FieldPath
     parent: str = "parent"
-
-    @field_validator("path")
-    @classmethod
-    def _path(cls, value: str) -> str:
-        parse_path(value)
-        return value
 
 
 class RestApiOptions(ExtractorOptions, HttpRetryOptions):
@@ -95,7 +89,7 @@ class RestApiOptions(ExtractorOptions, HttpRetryOptions):
     mapping)."""
 
     base_path: str = ""
-    records_path: str | None = None
+    records_path: FieldPath | None = None
     pagination: PaginatorOptions = Field(default_factory=PageOptions)
     """``type`` names the paginator (see :mod:`sync_operators.extract.paginators`); the other
     keys are its options."""
@@ -104,16 +98,9 @@ class RestApiOptions(ExtractorOptions, HttpRetryOptions):
     params: dict[str, str] = Field(default_factory=dict)
     explode: ExplodeOptions | None = None
     max_pages: int = Field(default=100_000, ge=1)
-    total_path: str | None = None
+    total_path: FieldPath | None = None
     """Dotted path of the listing's record count in the body (``meta.total``): the extract
     pages until it is reached and fails when fewer distinct records came back."""
-
-    @field_validator("records_path", "total_path")
-    @classmethod
-    def _path(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_path(value)
-        return value
 
     @field_validator("pagination", mode="before")
     @classmethod
