@@ -110,6 +110,11 @@ class Dataset:
             "key": [{"name": primary_key}],
         }
 
+    def types(self, table: str) -> dict[str, str]:
+        """Each attribute's catalog type, as ``$catalog/{table}`` gives it; comparisons and
+        ordering on an attribute follow its type, as in 4D."""
+        return {entry["name"]: entry["type"] for entry in self.catalog(table)["attributes"]}
+
     def has_attribute(self, table: str, attribute: str) -> bool:
         """True when the table's schema has the attribute (a path ``a.b`` by its first part)."""
         name = self._resolve(table)

@@ -5,6 +5,7 @@ Grammar (AND binds tighter than OR, keywords are case-insensitive)::
     expression := term (OR term)*
     term       := factor (AND factor)*
     factor     := "(" expression ")" | field operator value
+    operator   := = | == | === | != | # | !== | > | >= | < | <=
     value      := 'single quoted' | "double quoted" | number | true | false | :n
 
 The whole filter may itself be wrapped in double quotes, as 4D clients often send it. As in 4D, a
@@ -22,14 +23,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from erp_simulator.values import OPERATORS, comparator
+from erp_simulator.values import OPERATORS, typed_comparator
 
 Predicate = Callable[[Mapping[str, Any]], bool]
+Types = Mapping[str, str]
+"""Catalog type of each attribute (``string``, ``long``, ``date``, ...); comparisons follow it
+(see ``values``)."""
 
 _TOKEN = re.compile(
     r"""
     (?P<space>\s+)
-    | (?P<op>==|!=|>=|<=|=|>|<)
+    | (?P<op>===|!==|==|!=|>=|<=|=|>|<|\#)
     | (?P<paren>[()])
     | (?P<number>-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)
     | (?P<name>[A-Za-z_][A-Za-z0-9_.]*)
@@ -117,9 +121,12 @@ def _literal(token: Token, params: Params = ()) -> Any:
 class _Parser:
     """Recursive-descent parser turning tokens into a predicate."""
 
-    def __init__(self, tokens: list[Token], params: Params = ()) -> None:
+    def __init__(
+        self, tokens: list[Token], params: Params = (), types: Types | None = None
+    ) -> None:
         self._tokens = tokens
         self._params = params
+        self._types = types or {}
         self._index = 0
 
     def parse(self) -> Predicate:
@@ -176,13 +183,15 @@ class _Parser:
                 f"expected one of {', '.join(OPERATORS)} at position {operator_token.position}"
             )
         value = _literal(self._next("a value"), self._params)
-        return _comparison(token.text, operator_token.text, value)
+        kind = self._types.get(token.text)
+        return _comparison(token.text, operator_token.text, value, kind)
 
 
-def _comparison(field: str, op: str, value: Any) -> Predicate:
-    """Predicate for one `field op value`; records lacking the field never match."""
+def _comparison(field: str, op: str, value: Any, kind: str | None = None) -> Predicate:
+    """Predicate for one `field op value` on an attribute of catalog type ``kind``; records
+    lacking the field never match."""
     missing = object()
-    test = comparator(op, value)
+    test = typed_comparator(kind, op, value)
 
     def matches(record: Mapping[str, Any]) -> bool:
         current = record.get(field, missing)
@@ -209,12 +218,15 @@ def unwrap(text: str) -> str:
     return text[1:closing].strip()
 
 
-def parse_filter(text: str | None, params: Params = ()) -> Predicate | None:
+def parse_filter(
+    text: str | None, params: Params = (), types: Types | None = None
+) -> Predicate | None:
     """Compile $filter text into a predicate, placeholders taking their values from
-    ``params``; None or blank text means no filtering."""
+    ``params`` and comparisons following the attributes' ``types``; None or blank text means no
+    filtering."""
     if text is None or not unwrap(text):
         return None
-    return _Parser(_tokenize(unwrap(text)), params).parse()
+    return _Parser(_tokenize(unwrap(text)), params, types).parse()
 
 
 def filter_attributes(text: str | None) -> tuple[str, ...]:
@@ -230,11 +242,14 @@ def filter_attributes(text: str | None) -> tuple[str, ...]:
     )
 
 
-Comparison = tuple[str, str, Any]
+Comparison = tuple[str, str, Any, str | None]
+"""``(attribute, operator, value, catalog type of the attribute or None)``."""
 
 
-def plain_conjunction(text: str | None, params: Params = ()) -> tuple[Comparison, ...] | None:
-    """``(field, operator, value)`` of each comparison when the (valid) filter is a plain
+def plain_conjunction(
+    text: str | None, params: Params = (), types: Types | None = None
+) -> tuple[Comparison, ...] | None:
+    """``(field, operator, value, type)`` of each comparison when the (valid) filter is a plain
     ``a AND b AND ...`` without OR or parentheses, ``()`` for no filter, else None.
 
     Values are parsed exactly as :func:`parse_filter` parses them, so an index can answer the
@@ -255,7 +270,8 @@ def plain_conjunction(text: str | None, params: Params = ()) -> tuple[Comparison
         if field.kind != "name" or field.text.lower() in _NOT_A_FIELD or op.kind != "op":
             return None
         try:
-            comparisons.append((field.text, op.text, _literal(value, params)))
+            literal = _literal(value, params)
+            comparisons.append((field.text, op.text, literal, (types or {}).get(field.text)))
         except FilterError:
             return None
         joint = tokens[start + 3] if start + 3 < len(tokens) else None
@@ -267,5 +283,5 @@ def plain_conjunction(text: str | None, params: Params = ()) -> tuple[Comparison
 
 
 def comparison_predicate(comparison: Comparison) -> Predicate:
-    """The predicate :func:`parse_filter` builds for one ``(field, operator, value)``."""
+    """The predicate :func:`parse_filter` builds for one ``(field, operator, value, type)``."""
     return _comparison(*comparison)

@@ -123,7 +123,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         if table is None:
             raise not_found(f"dataclass {segments[0]!r} does not exist")
         try:
-            query = parse_query(params)
+            query = parse_query(params, self.simulator.dataset.types(table))
         except QueryError as error:
             raise bad_request(str(error)) from None
         fault = self.simulator.faults.begin(table, params)

@@ -5,11 +5,14 @@ page (the primary key, whose value is the record's ``__KEY``).
 Filtering every record for every page makes that O(N² / page size): minutes at a million records.
 :class:`TableIndex` answers the same questions exactly:
 
-- primary-key comparisons with a text literal (one that is neither a number nor a timestamp, so the
-  predicate compares text) are a ``bisect`` on the sorted keys;
+- comparisons on the primary key (a ``string`` attribute) are a ``bisect`` on the sorted keys:
+  ``===`` on the keys themselves, ``<``, ``>``, ``<=``, ``>=`` and ``=`` without the ``@``
+  wildcard on the keys folded as 4D compares text (case and diacritics ignored), when folding
+  keeps the keys' order and tells them all apart (true of upper-case hex keys);
 - the other conditions of a plain conjunction select a sorted array of matching positions, built
   once per distinct set of conditions and reused by every page of the run; range conditions on
-  timestamps written in the fixed ``YYYY-MM-DDTHH:MM:SS`` form use a sorted index of that field;
+  a ``date`` or ``string`` attribute with valid timestamps written in the fixed
+  ``YYYY-MM-DDTHH:MM:SS`` form use a sorted index of that field;
 - each record is rendered to JSON once and reused until it changes.
 
 Snapshots share what did not change: a new index takes the rendered rows and field indexes of the
@@ -24,31 +27,40 @@ import threading
 from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import compress
+from itertools import compress, pairwise
 from operator import is_not, not_
 from typing import Any
 
 from erp_simulator.filters import Comparison, comparison_predicate
-from erp_simulator.values import as_datetime, as_number
+from erp_simulator.values import as_datetime, as_text, fold
 
 Record = Mapping[str, Any]
 Encode = Callable[[Any], bytes]
 
 FIXED_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}")
-"""Timestamps of this shape compare as text exactly as the predicate compares them (as datetimes
-when both parse, as text otherwise): every part is zero-padded and fixed-width."""
+"""Valid timestamps of this shape compare as text exactly as a ``date`` attribute compares them
+(as datetimes), and as a ``string`` attribute does (folding changes only the ``T``, in the same
+place in every one): every part is zero-padded and fixed-width."""
 
-RANGE_OPERATORS = frozenset({">", ">=", "<", "<=", "=", "=="})
+RANGE_OPERATORS = frozenset({">", ">=", "<", "<=", "=", "==", "==="})
+EQUALS = frozenset({"=", "==", "==="})
+INDEXED_TYPES = frozenset({"date", "string"})
 CACHED_SELECTIONS = 8
 
 
 def _fixed(value: Any) -> bool:
-    return type(value) is str and len(value) == 19 and FIXED_TIMESTAMP.fullmatch(value) is not None
+    return (
+        type(value) is str
+        and len(value) == 19
+        and FIXED_TIMESTAMP.fullmatch(value) is not None
+        and as_datetime(value) is not None
+    )
 
 
-def text_literal(value: Any) -> bool:
-    """True when a comparison with ``value`` compares text (the literal is no number or date)."""
-    return type(value) is str and as_datetime(value) is None and as_number(value) is None
+def _field_indexed(condition: Comparison) -> bool:
+    """True when the field index of the condition's attribute answers it."""
+    _, op, value, kind = condition
+    return op in RANGE_OPERATORS and kind in INDEXED_TYPES and _fixed(value)
 
 
 def _bounds(
@@ -57,11 +69,11 @@ def _bounds(
     """The slice of sorted ``values`` satisfying every ``(operator, literal)``."""
     low, high = 0, size
     for op, literal in conditions:
-        if op in (">=", "=", "=="):
+        if op in (">=", *EQUALS):
             low = max(low, bisect.bisect_left(values, literal))
         if op == ">":
             low = max(low, bisect.bisect_right(values, literal))
-        if op in ("<=", "=", "=="):
+        if op in ("<=", *EQUALS):
             high = min(high, bisect.bisect_right(values, literal))
         if op == "<":
             high = min(high, bisect.bisect_left(values, literal))
@@ -142,12 +154,32 @@ class TableIndex:
         self._fields: dict[str, FieldIndex] = {}
         self._stale: dict[str, tuple[FieldIndex, set[int]]] = {}
         self._selections: dict[tuple[Any, ...], array[int]] = {}
+        self._folded: list[str] | None = None
+        self._folded_in_order: bool | None = None
         self.rendered: list[bytes | None] = [None] * len(records)
         if previous is not None:
             self._inherit(previous)
 
+    def text_order_is_key_order(self) -> bool:
+        """True when the keys, folded as 4D compares text, keep their order and stay distinct,
+        so ``<``/``>`` and ``$orderby`` on the key attribute agree with key order."""
+        return self.folded_keys() is not None
+
+    def folded_keys(self) -> list[str] | None:
+        """The sorted keys folded as 4D compares text, or None when folding changes their order
+        or makes two of them equal (computed once per key list)."""
+        with self._lock:
+            if self._folded_in_order is None:
+                folded = [fold(key) for key in self.keys]
+                self._folded_in_order = all(a < b for a, b in pairwise(folded))
+                self._folded = folded if self._folded_in_order else None
+            return self._folded
+
     def _inherit(self, previous: TableIndex) -> None:
         """Reuse the previous snapshot's work for every record that did not change."""
+        if previous.keys is self.keys:
+            with previous._lock:
+                self._folded, self._folded_in_order = previous._folded, previous._folded_in_order
         if previous.keys is self.keys and len(previous.records) == len(self.records):
             changed = set(
                 compress(range(len(self.records)), map(is_not, self.records, previous.records))
@@ -188,12 +220,11 @@ class TableIndex:
         start, end = 0, len(self.keys)
         rest = []
         for condition in conditions:
-            field, op, value = condition
-            if field == self.key_field and op in RANGE_OPERATORS and text_literal(value):
-                low, high = _bounds(self.keys, [(op, value)], len(self.keys))
-                start, end = max(start, low), min(end, high)
-            else:
+            bounds = self._key_bounds(condition)
+            if bounds is None:
                 rest.append(condition)
+            else:
+                start, end = max(start, bounds[0]), min(end, bounds[1])
         end = max(start, end)
         if not rest:
             first = min(end, start + skip)
@@ -204,9 +235,25 @@ class TableIndex:
         first = min(high, low + skip)
         return Selection(high - low, matching[first : min(high, first + top)])
 
+    def _key_bounds(self, condition: Comparison) -> tuple[int, int] | None:
+        """The slice of sorted keys a condition on the key attribute selects, or None when a
+        bisect cannot answer it."""
+        field, op, value, kind = condition
+        if field != self.key_field or kind != "string" or op not in RANGE_OPERATORS:
+            return None
+        if value is None:
+            return None
+        text = as_text(value)
+        if op == "===":
+            return _bounds(self.keys, [(op, text)], len(self.keys))
+        folded = self.folded_keys()
+        if folded is None or (op in EQUALS and "@" in text):
+            return None
+        return _bounds(folded, [(op, fold(text))], len(folded))
+
     def _matching(self, conditions: tuple[Comparison, ...]) -> array[int]:
         """Sorted positions of the records matching every condition (cached per condition set)."""
-        cache_key = tuple((f, op, type(v).__name__, v) for f, op, v in conditions)
+        cache_key = tuple((f, op, type(v).__name__, v, kind) for f, op, v, kind in conditions)
         with self._lock:
             found = self._selections.get(cache_key)
             if found is None:
@@ -220,24 +267,18 @@ class TableIndex:
         """Positions matching ``conditions``, through a field index where one applies."""
         records = self.records
         ranged = next(
-            (
-                field
-                for field, op, value in conditions
-                if op in RANGE_OPERATORS and field != self.key_field and _fixed(value)
-            ),
-            None,
+            (c[0] for c in conditions if c[0] != self.key_field and _field_indexed(c)), None
         )
         if ranged is None:
             predicates = [comparison_predicate(condition) for condition in conditions]
             return [p for p, r in enumerate(records) if all(test(r) for test in predicates)]
         index = self.field(ranged)
-        own = [(op, v) for f, op, v in conditions if f == ranged and op in RANGE_OPERATORS]
-        own = [(op, v) for op, v in own if _fixed(v)]
-        low, high = _bounds(index.values, own, len(index.values))
+        own = [c for c in conditions if c[0] == ranged and _field_indexed(c)]
+        low, high = _bounds(index.values, [(c[1], c[2]) for c in own], len(index.values))
         remaining = [
             comparison_predicate(c)
             for c in conditions
-            if not (c[0] == ranged and c[1] in RANGE_OPERATORS and _fixed(c[2]))
+            if not (c[0] == ranged and _field_indexed(c))
         ]
         every = [comparison_predicate(condition) for condition in conditions]
         found = [

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from erp_simulator.filters import (
     Comparison,
     FilterError,
     Predicate,
+    Types,
     comparison_predicate,
     filter_attributes,
     parse_filter,
@@ -17,7 +18,7 @@ from erp_simulator.filters import (
     plain_conjunction,
 )
 from erp_simulator.index import TableIndex
-from erp_simulator.values import sort_key
+from erp_simulator.values import typed_sort_key
 
 DEFAULT_TOP = 100
 MAX_TOP = 10000
@@ -33,7 +34,8 @@ class QueryError(ValueError):
 class Query:
     """Parsed $filter, $orderby, $skip and $top; ``conditions`` are the filter's comparisons
     when it is a plain conjunction (an index can answer it), else None; ``attributes`` are the
-    attribute names the filter and the ordering use."""
+    attribute names the filter and the ordering use; ``types`` the catalog types comparisons and
+    ordering follow."""
 
     predicate: Predicate | None
     order: OrderBy
@@ -41,6 +43,7 @@ class Query:
     top: int
     conditions: tuple[Comparison, ...] | None = None
     attributes: tuple[str, ...] = ()
+    types: Types = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -82,14 +85,16 @@ def _parse_int(name: str, text: str | None, default: int) -> int:
     return value
 
 
-def parse_query(params: Mapping[str, str]) -> Query:
-    """Validate the REST parameters; $top is capped at MAX_TOP."""
+def parse_query(params: Mapping[str, str], types: Types | None = None) -> Query:
+    """Validate the REST parameters; $top is capped at MAX_TOP. Comparisons and ordering follow
+    the attributes' catalog ``types`` (unknown attributes compare by the values' shape)."""
+    types = dict(types or {})
     try:
         values = parse_params(params.get("$params"))
     except FilterError as error:
         raise QueryError(f"invalid $params: {error}") from None
     try:
-        predicate = parse_filter(params.get("$filter"), values)
+        predicate = parse_filter(params.get("$filter"), values, types)
         compared = filter_attributes(params.get("$filter"))
     except FilterError as error:
         raise QueryError(f"invalid $filter: {error}") from None
@@ -99,8 +104,9 @@ def parse_query(params: Mapping[str, str]) -> Query:
         order=order,
         skip=_parse_int("$skip", params.get("$skip"), 0),
         top=min(_parse_int("$top", params.get("$top"), DEFAULT_TOP), MAX_TOP),
-        conditions=plain_conjunction(params.get("$filter"), values),
-        attributes=(*compared, *(field for field, _ in order)),
+        conditions=plain_conjunction(params.get("$filter"), values, types),
+        attributes=(*compared, *(name for name, _ in order)),
+        types=types,
     )
 
 
@@ -126,10 +132,18 @@ def select(
 ) -> Page:
     """Apply the query to records already in __KEY order; ``index`` (over the same records)
     answers plain conjunctions in key order without filtering every record. Ordering by the
-    primary key (whose value is ``__KEY``) keeps that order."""
+    primary key (whose value is ``__KEY``) keeps that order when the keys sort as text the same
+    way (:meth:`TableIndex.text_order_is_key_order`)."""
     order = query.order
     key_field = index.key_field if index is not None else None
-    while order and order[-1] in (("__KEY", False), (key_field, False)):
+    while order and (
+        order[-1] == ("__KEY", False)
+        or (
+            order[-1] == (key_field, False)
+            and index is not None
+            and index.text_order_is_key_order()
+        )
+    ):
         order = order[:-1]
     if (
         index is not None
@@ -143,7 +157,8 @@ def select(
     matching = records if query.predicate is None else list(filter(query.predicate, records))
     if order:
         matching = list(matching)
-        for field, descending in reversed(order):
-            matching.sort(key=lambda record, f=field: sort_key(record.get(f)), reverse=descending)
+        for name, descending in reversed(order):
+            key = typed_sort_key(query.types.get(name))
+            matching.sort(key=lambda record, f=name, k=key: k(record.get(f)), reverse=descending)
     page = list(matching[query.skip : query.skip + query.top])
     return Page(count=len(matching), first=query.skip, entities=page)

@@ -88,7 +88,7 @@ def check_all(data: Dataset) -> None:
     assert snapshot.index is not None
     answered = 0
     for params in queries():
-        query = parse_query(params)
+        query = parse_query(params, data.types("Products"))
         stock = select(snapshot.records, query)
         indexed = select(snapshot.records, query, snapshot.index)
         assert indexed.count == stock.count, params
@@ -138,7 +138,7 @@ def test_pages_over_http_are_the_filtered_answer(served: SimulatorServer) -> Non
     for params in list(queries())[::5]:
         response = client.get(f"{served.url}/rest/Products", params=params, timeout=5)
         assert response.status_code == 200, response.text
-        page = select(snapshot.records, parse_query(params))
+        page = select(snapshot.records, parse_query(params, served.dataset.types("Products")))
         expected = {
             "__entityModel": "Products",
             "__GlobalStamp": snapshot.stamp,
