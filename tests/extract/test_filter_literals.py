@@ -1,5 +1,6 @@
 """Filter values that are 4D syntax elsewhere (quotes, backslashes, ``@``, non-Latin text) reach
-the legacy ERP as data: every operator pushed down over HTTP selects exactly the records the
+the legacy ERP as data: through every operator, the records extracted (conditions pushed to the
+source as ``$params`` values, the rest applied after extraction) are exactly the records the
 local evaluation of the same filter selects."""
 
 from __future__ import annotations
@@ -7,13 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from filtered_extract import extract_filtered, local_keys
 
 from erp_simulator import SimulatorServer
 from sync_operators.common.connection import ConnectionInfo
-from sync_operators.common.filters import FilterError, matches_all, parse_filters
+from sync_operators.common.filters import FilterError, parse_filters
 from sync_operators.config.loading import Project
-from sync_operators.extract.base import ExtractWindow
-from sync_operators.extract.legacy_erp import LegacyErpExtractor
 
 VALUES = [
     "O'Brien",
@@ -45,25 +45,18 @@ def named(simulator: SimulatorServer) -> list[dict[str, Any]]:
 def extracted_keys(
     project: Project, connection: ConnectionInfo, filters: dict[str, Any]
 ) -> set[str]:
-    """Keys the legacy ERP extractor reads with ``filters`` pushed down (small pages, so the
-    key condition carries the same kind of values too)."""
-    source = project.sources["legacy_erp"]
-    source = source.model_copy(update={"options": {**source.options, "page_size": 50}})
-    extractor = LegacyErpExtractor(
-        source=source, mapping=project.mappings["products"], connection=connection
-    )
+    """Keys the legacy ERP extractor reads with ``filters``; ``eq`` and ``in`` on the text
+    attribute ``name`` go to the source (as ``===``), the other operators stay local."""
+    found = extract_filtered(project, connection, filters)
     conditions = parse_filters(filters)
-    pushed, rest = extractor.split_filters(conditions)
-    assert (len(pushed), rest) == (len(conditions), [])
-    with extractor:
-        pages = list(extractor.pages(ExtractWindow.everything(), pushed))
-    return {record["product_id"] for page in pages for record in page}
+    assert found.pushed == [c for c in conditions if c.field == "name" and c.op in ("eq", "in")]
+    assert found.rest == [c for c in conditions if c not in found.pushed]
+    return found.keys
 
 
 def expected_keys(rows: list[dict[str, Any]], filters: dict[str, Any]) -> set[str]:
     """Keys of the rows the local evaluation of ``filters`` keeps."""
-    conditions = parse_filters(filters)
-    return {row["product_id"] for row in rows if matches_all(row, conditions)}
+    return local_keys(rows, filters, "product_id")
 
 
 @pytest.mark.parametrize("value", VALUES)
@@ -85,7 +78,7 @@ def test_every_operator_pushes_the_value_down_as_data(
 def test_a_filter_on_an_apostrophe_finds_the_record(
     project: Project, legacy_connection: ConnectionInfo, named: list[dict[str, Any]]
 ) -> None:
-    found = extracted_keys(project, legacy_connection, {"name": "O'Brien"})
+    found = extracted_keys(project, legacy_connection, {"name": {"eq": "O'Brien"}})
     assert found == {"LIT00"}
 
 

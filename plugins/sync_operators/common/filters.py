@@ -2,9 +2,10 @@
 
 Each condition is ``field op value`` with op one of eq, ne, gt, gte, lt, lte, in. Extractors push
 the conditions their source can evaluate into the source query; the pipeline applies the rest to
-the extracted records before staging, so the same rules hold either way. Comparison follows the
-legacy ERP: timestamps as timestamps, numbers (numeric text too) as numbers, else as text; a
-record without the field never matches.
+the extracted records before staging; an extractor pushes a condition only where its source
+evaluates it exactly as these rules do. Comparison: timestamps and dates (ISO, or 4D's ``D!M!Y``
+text such as ``15!4!1985``) as timestamps, numbers (numeric text too) as numbers, else as exact
+text. A record without the field, a null, 4D's empty date ``0!0!0`` and NaN never match.
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ FILTERS_SCHEMA: dict[str, Any] = {
 _FIELD = re.compile(FIELD_PATTERN)
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?")
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_FOUR_D_DATE = re.compile(r"(\d{1,2})!(\d{1,2})!(\d{4})")
+EMPTY_FOUR_D_DATE = "0!0!0"
+"""4D's empty date: NULL, never matching a condition."""
 
 
 class FilterError(ValueError, PermanentError):
@@ -81,10 +85,21 @@ class FilterCondition:
         return f"{self.field} {self.op} {value!r}"
 
 
-def _as_datetime(value: Any) -> datetime | None:
+def as_datetime(value: Any) -> datetime | None:
+    """The moment a datetime, an ISO date or timestamp text, or 4D ``D!M!Y`` date text stands
+    for; None for anything else (``0!0!0`` too)."""
     if isinstance(value, datetime):
         return value
-    if not isinstance(value, str) or not _DATETIME.fullmatch(value):
+    if not isinstance(value, str):
+        return None
+    four_d = _FOUR_D_DATE.fullmatch(value)
+    if four_d is not None:
+        day, month, year = (int(part) for part in four_d.groups())
+        try:
+            return datetime(year, month, day)
+        except ValueError:
+            return None
+    if not _DATETIME.fullmatch(value):
         return None
     try:
         return datetime.fromisoformat(value)
@@ -92,7 +107,9 @@ def _as_datetime(value: Any) -> datetime | None:
         return None
 
 
-def _as_number(value: Any) -> float | None:
+def as_number(value: Any) -> float | None:
+    """The number an int, a float or numeric text stands for; None for anything else (NaN and
+    booleans too)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
@@ -109,20 +126,23 @@ def _as_text(value: Any) -> str:
 
 
 def compare(value: Any, op: str, literal: Scalar) -> bool:
-    """``value op literal`` with the source's rules; a missing value never matches."""
+    """``value op literal`` with the source's rules; a missing value, 4D's empty date and NaN
+    never match."""
     apply = COMPARISONS[op]
-    if value is None:
+    if value is None or value == EMPTY_FOUR_D_DATE:
+        return False
+    if isinstance(value, float) and math.isnan(value):
         return False
     if isinstance(value, bool) and isinstance(literal, bool):
         return apply(value, literal)
-    literal_moment = _as_datetime(literal)
-    if literal_moment is not None and (moment := _as_datetime(value)) is not None:
+    literal_moment = as_datetime(literal)
+    if literal_moment is not None and (moment := as_datetime(value)) is not None:
         try:
             return apply(moment, literal_moment)
         except TypeError:
             return False
-    literal_number = _as_number(literal)
-    if literal_number is not None and (number := _as_number(value)) is not None:
+    literal_number = as_number(literal)
+    if literal_number is not None and (number := as_number(value)) is not None:
         return apply(number, literal_number)
     return apply(_as_text(value), _as_text(literal))
 

@@ -73,8 +73,9 @@ class BaseExtractor(ABC):
     ) -> Iterator[Page]:
         """Yield the records modified inside ``window``, page by page, in a stable order.
 
-        ``filters`` holds only conditions whose operator is in ``pushdown_ops`` (and is empty for
-        extractors that declare none), so an extractor need not accept it unless it filters.
+        ``filters`` holds only conditions :meth:`split_filters` pushed (by default those whose
+        operator is in ``pushdown_ops``, none for extractors that declare none), so an extractor
+        need not accept it unless it filters.
         """
 
     def split_filters(

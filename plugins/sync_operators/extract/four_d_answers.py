@@ -1,10 +1,14 @@
-"""Reading the legacy 4D ERP's answers: its structured query errors (``__ERROR``) and the order
-of its keys, which the keyset pager checks page after page."""
+"""Reading the legacy 4D ERP's answers: one page as it came, its structured query errors
+(``__ERROR``), server failures worth asking again, and the order of its keys, which the keyset
+pager checks page after page."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
+
+from sync_operators.errors import SourceError
 
 
 def sample(value: Any) -> str:
@@ -61,3 +65,32 @@ def _as_number(value: Any) -> float | None:
         return float(value)
     except (TypeError, ValueError):
         return None
+
+
+class BrokenBody(SourceError):
+    """A page whose body broke off or is not JSON: asked for again within the retry budget."""
+
+
+class ServerError(SourceError):
+    """A 500 without 4D's ``__ERROR``: the server failed, not the request; asked again within
+    the retry budget."""
+
+    def __init__(self, url: str, reason: str, text: str) -> None:
+        super().__init__(f"{url} answered 500 {reason}: {text}")
+        self.url = url
+        self.reason = reason
+        self.text = text
+
+    def spent(self, retries: int) -> str:
+        """The message once the retry budget is spent."""
+        return f"{self.url} answered 500 {self.reason} (after {retries} retries): {self.text}"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One page as the source sent it: its rows, its ``__COUNT`` (None when absent) and the
+    request that asked for it (URL with query, for messages)."""
+
+    rows: list[dict[str, Any]]
+    count: int | None
+    request: str

@@ -8,17 +8,118 @@ chosen over 4D's ``\\u0027``/``\\u0022`` escapes inside quoted literals because 
 rule for every value type and leave nothing for the filter parser to unescape. Inside the
 ``$params`` array a quote is still written ``\\u0027`` / ``\\u0022``, as 4D's documentation
 shows it, so the single quotes around the array stay unambiguous.
+
+A trigger-form condition is pushed into the filter only where 4D evaluates it exactly as the
+local rules (``common.filters.compare``) do, by the attribute's ``$catalog`` type:
+
+- ``eq``/``in`` with text that looks neither like a number nor like a date, on a ``string``
+  attribute, as ``===``: 4D's ``=`` on text ignores case and diacritics and reads ``@`` as a
+  wildcard, ``===`` compares exactly, as the local rule does;
+- ``eq``/``in`` with numbers on a ``long`` or ``number`` attribute, and with true/false on a
+  ``bool`` attribute, as ``=``;
+- ``gt``/``gte``/``lt``/``lte`` with a number on a ``long`` or ``number`` attribute, or with a date
+  (``YYYY-MM-DD`` or ``D!M!Y``, sent as ``YYYY-MM-DD``) on a ``date`` attribute. 4D's empty date
+  may count as earlier than any date where the local rules never match it, so ``lt``/``lte`` on a
+  date are checked again on the rows the source sends.
+
+Everything else stays local: ``ne`` (how 4D's ``!==`` treats null is not documented, and locally
+null never matches), text ranges (4D compares text ignoring case, and numbers held as text as
+text: ``"99.50" > "100"``), numbers compared with text, and every attribute the catalog does not
+type.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sync_operators.common.filters import FilterCondition, Scalar
+from sync_operators.common.filters import (
+    EMPTY_FOUR_D_DATE,
+    FilterCondition,
+    Scalar,
+    as_datetime,
+    as_number,
+)
 
-FILTER_OPERATORS = {"eq": "=", "ne": "!=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+RANGE_OPERATORS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+NUMERIC_TYPES = frozenset({"long", "number"})
 _QUOTES = {"'": "\\u0027", '"': "\\u0022"}
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}!\d{1,2}!\d{4}")
+_DATE_LIKE = re.compile(r"\s*(?:\d{4}-\d{2}-\d{2}|\d+!\d+!\d+)")
+
+
+@dataclass(frozen=True)
+class Pushdown:
+    """How a trigger-form condition travels to 4D: its comparator, the values to compare with
+    (several for ``in``, joined by OR) and whether the rows sent are checked again locally."""
+
+    condition: FilterCondition
+    operator: str
+    values: tuple[Scalar, ...]
+    recheck: bool = False
+
+
+def _is_number(value: Scalar) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _plain_text(value: Scalar) -> bool:
+    """Text the local rules compare as exact text: not numeric and not a date."""
+    return (
+        isinstance(value, str)
+        and as_number(value) is None
+        and value != EMPTY_FOUR_D_DATE
+        and _DATE_LIKE.match(value) is None
+    )
+
+
+def _date_only(value: Scalar) -> str | None:
+    """A date literal as ``YYYY-MM-DD``, or None for anything that is not just a date."""
+    if not isinstance(value, str) or not _DATE_ONLY.fullmatch(value):
+        return None
+    moment = as_datetime(value)
+    return None if moment is None else moment.date().isoformat()
+
+
+def pushdown(condition: FilterCondition, kind: str | None) -> Pushdown | None:
+    """How 4D evaluates ``condition`` on an attribute of catalog type ``kind`` exactly as the
+    local rules do, or None when it cannot (see the module docstring)."""
+    values = condition.value if isinstance(condition.value, tuple) else (condition.value,)
+    if condition.op in ("eq", "in"):
+        if kind == "string" and all(map(_plain_text, values)):
+            return Pushdown(condition, "===", values)
+        if kind in NUMERIC_TYPES and all(map(_is_number, values)):
+            return Pushdown(condition, "=", values)
+        if kind == "bool" and all(isinstance(value, bool) for value in values):
+            return Pushdown(condition, "=", values)
+        return None
+    if condition.op not in RANGE_OPERATORS:
+        return None
+    operator = RANGE_OPERATORS[condition.op]
+    if kind in NUMERIC_TYPES and all(map(_is_number, values)):
+        return Pushdown(condition, operator, values)
+    day = _date_only(values[0])
+    if kind == "date" and day is not None:
+        return Pushdown(condition, operator, (day,), recheck=condition.op in ("lt", "lte"))
+    return None
+
+
+def plan_pushdown(
+    conditions: Sequence[FilterCondition], types: Mapping[str, str] | None
+) -> tuple[list[Pushdown], list[FilterCondition]]:
+    """The conditions 4D evaluates (by the attributes' catalog ``types``; none without them),
+    and those applied after extraction."""
+    pushed: list[Pushdown] = []
+    rest: list[FilterCondition] = []
+    for condition in conditions:
+        found = None if types is None else pushdown(condition, types.get(condition.field))
+        if found is None:
+            rest.append(condition)
+        else:
+            pushed.append(found)
+    return pushed, rest
 
 
 @dataclass
@@ -37,15 +138,16 @@ class FourDFilter:
         """Add ``attribute operator value``."""
         self.conditions.append(f"{attribute}{operator}{self.placeholder(value)}")
 
-    def add(self, condition: FilterCondition) -> None:
+    def add(self, pushed: Pushdown) -> None:
         """Add a trigger-form condition; ``in`` becomes a parenthesised OR of equalities."""
-        if isinstance(condition.value, tuple):
-            alternatives = [
-                f"{condition.field}={self.placeholder(item)}" for item in condition.value
-            ]
+        attribute = pushed.condition.field
+        alternatives = [
+            f"{attribute}{pushed.operator}{self.placeholder(value)}" for value in pushed.values
+        ]
+        if isinstance(pushed.condition.value, tuple):
             self.conditions.append("(" + " OR ".join(alternatives) + ")")
-            return
-        self.compare(condition.field, FILTER_OPERATORS[condition.op], condition.value)
+        else:
+            self.conditions.extend(alternatives)
 
     def copy(self) -> FourDFilter:
         """An independent copy, to extend with one page's key condition."""

@@ -3,7 +3,10 @@
 Dialect: ``GET /rest/$info`` opens a session (cookie ``WASID4D``, HTTP basic credentials from the
 Airflow connection); ``GET /rest/{table}?$top=N&$filter=...&$orderby=...`` returns rows under
 ``__ENTITIES``, each with its key in ``__KEY``, and ``__COUNT``: how many entities match the query.
-Every value in ``$filter`` is a ``$params`` placeholder (see ``four_d_filter``).
+Every value in ``$filter`` is a ``$params`` placeholder (see ``four_d_filter``). A trigger-form
+filter goes into ``$filter`` only where 4D evaluates it exactly as the local rules do, judged by
+the attribute's type in ``$catalog/{table}`` (read once per extract with filters); the rest, and
+every filter when the source exposes no catalog, are applied to the rows after extraction.
 
 The key is the table's primary-key attribute: the ``key_attribute`` option when set, else the one
 ``GET /rest/$catalog/{table}`` names (asked once per extract). ``__KEY``, ``__STAMP`` and
@@ -41,15 +44,15 @@ without ``__ERROR`` is retried within the retry budget like other server errors.
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import unquote_plus
 
 import requests
 from pydantic import Field, field_validator
 
-from sync_operators.common.filters import COMPARISONS, FilterCondition
+from sync_operators.common.filters import FilterCondition, matches_all
 from sync_operators.common.http_session import (
     RETRY_STATUSES,
     HttpRetryOptions,
@@ -60,16 +63,25 @@ from sync_operators.common.json_pages import NestedTooDeeply, decode_body
 from sync_operators.errors import PermanentSourceError, SourceError
 from sync_operators.extract.base import BaseExtractor, ExtractorOptions, ExtractWindow, Page
 from sync_operators.extract.four_d_answers import (
+    Answer,
+    BrokenBody,
+    ServerError,
     four_d_errors,
     json_or_none,
     keys_ascend,
     sample,
 )
-from sync_operators.extract.four_d_catalog import CatalogAnswer, key_from_catalog
-from sync_operators.extract.four_d_filter import FourDFilter
+from sync_operators.extract.four_d_catalog import (
+    CatalogAnswer,
+    key_from_catalog,
+    types_from_catalog,
+)
+from sync_operators.extract.four_d_filter import FourDFilter, Pushdown, plan_pushdown
 from sync_operators.extract.local_time import format_naive, local_bounds, local_days
 from sync_operators.extract.prefetch import prefetched
 from sync_operators.extract.zone_check import check_modified_zone, warn_foreign_zones
+
+log = logging.getLogger(__name__)
 
 BOOKKEEPING = frozenset({"__KEY", "__STAMP", "__TIMESTAMP"})
 """Sent with every 4D entity but no attributes: a ``$filter`` or ``$orderby`` on them is 4D's
@@ -78,35 +90,6 @@ error 1500."""
 SESSION_STATUSES = RETRY_STATUSES - {500}
 """Statuses the HTTP session retries blindly; a 500 is read first: with 4D's ``__ERROR`` it is a
 query the source rejects, without it a server failure worth asking again."""
-
-
-class BrokenBody(SourceError):
-    """A page whose body broke off or is not JSON: asked for again within the retry budget."""
-
-
-class ServerError(SourceError):
-    """A 500 without 4D's ``__ERROR``: the server failed, not the request; asked again within
-    the retry budget."""
-
-    def __init__(self, url: str, reason: str, text: str) -> None:
-        super().__init__(f"{url} answered 500 {reason}: {text}")
-        self.url = url
-        self.reason = reason
-        self.text = text
-
-    def spent(self, retries: int) -> str:
-        """The message once the retry budget is spent."""
-        return f"{self.url} answered 500 {self.reason} (after {retries} retries): {self.text}"
-
-
-@dataclass(frozen=True)
-class Answer:
-    """One page as the source sent it: its rows, its ``__COUNT`` (None when absent) and the
-    request that asked for it (URL with query, for messages)."""
-
-    rows: list[dict[str, Any]]
-    count: int | None
-    request: str
 
 
 class LegacyErpOptions(ExtractorOptions, HttpRetryOptions):
@@ -148,7 +131,6 @@ class LegacyErpExtractor(BaseExtractor):
 
     Options = LegacyErpOptions
     options: LegacyErpOptions
-    pushdown_ops = frozenset({*COMPARISONS, "in"})
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -159,6 +141,9 @@ class LegacyErpExtractor(BaseExtractor):
         self.session = build_session(self.options, statuses=SESSION_STATUSES)
         self._logged_in = False
         self._key_attribute: str | None = None
+        self._catalog: CatalogAnswer | None = None
+        self._types: dict[str, str] | None = None
+        self._types_read = False
 
     @property
     def key_attribute(self) -> str:
@@ -198,15 +183,32 @@ class LegacyErpExtractor(BaseExtractor):
             conditions.compare(self.modified_field, "<=", last.isoformat())
         return conditions
 
+    def split_filters(
+        self, filters: Sequence[FilterCondition]
+    ) -> tuple[list[FilterCondition], list[FilterCondition]]:
+        """The conditions 4D evaluates exactly as the local rules do (by ``$catalog`` types),
+        and those applied after extraction."""
+        pushed, rest = self._plan(filters)
+        return [found.condition for found in pushed], rest
+
+    def _plan(self, filters: Sequence[FilterCondition]) -> tuple[list[Pushdown], list[Any]]:
+        """How each condition is pushed (see ``four_d_filter``), and those that are not."""
+        if not filters:
+            return [], []
+        return plan_pushdown(filters, self._attribute_types())
+
     def pages(
         self, window: ExtractWindow, filters: Sequence[FilterCondition] = ()
     ) -> Iterator[Page]:
-        """Yield pages of rows inside ``window`` that pass ``filters``, ordered by key."""
+        """Yield pages of rows inside ``window`` that pass ``filters``, ordered by key; a
+        condition 4D cannot evaluate exactly is checked on the rows it sends."""
         self._login()
         self.key_attribute  # noqa: B018 - resolved before the first page, so a failure is early
         conditions = self.window_filter(window)
-        for condition in filters:
-            conditions.add(condition)
+        pushed, local = self._plan(filters)
+        for found in pushed:
+            conditions.add(found)
+        local += [found.condition for found in pushed if found.recheck]
         if self.options.paging == "offset":
             pages = self._offset_pages(conditions)
         else:
@@ -218,7 +220,7 @@ class LegacyErpExtractor(BaseExtractor):
                 rows, self.modified_field, self.zone, where=where, key=self.options.key_attribute
             )
             warned = warned or warn_foreign_zones(rows[:1], self.zone, where=where)
-            yield rows
+            yield [row for row in rows if matches_all(row, local)] if local else rows
 
     def _keyset_pages(self, conditions: FourDFilter) -> Iterator[Page]:
         """Pages by key until a page holds all rows its ``__COUNT`` says remain (or an empty
@@ -290,24 +292,50 @@ class LegacyErpExtractor(BaseExtractor):
 
     def _discover_key(self) -> str:
         """The primary-key attribute ``GET /rest/$catalog/{table}`` names (see
-        ``four_d_catalog``); asked once, with the session renewed on a 401."""
-        url = f"{self.base_url}/$catalog/{self.mapping.endpoint}"
-        response = self._get(url, {})
-        if response.status_code == 401:
-            response.close()
-            self._logged_in = False
-            self._login()
-            response = self._get(url, {})
-        try:
-            text = response.text
-        except requests.RequestException as exc:
-            raise SourceError(f"{url}: the response broke off: {exc}") from exc
-        spent = f" (after {self.options.retries} retries)"
+        ``four_d_catalog``)."""
+        answer, spent = self._catalog_answer()
         return key_from_catalog(
-            CatalogAnswer(url, response.status_code, response.reason, text),
-            spent=spent if response.status_code in SESSION_STATUSES else "",
+            answer,
+            spent=spent,
             option_hint=f"source '{self.source.name}' options, or the mapping's options.extract",
         )
+
+    def _attribute_types(self) -> dict[str, str] | None:
+        """The table's attribute types from its catalog, None (logged) when the source exposes
+        none: then no filter is pushed."""
+        if not self._types_read:
+            answer, spent = self._catalog_answer()
+            self._types = types_from_catalog(answer, spent)
+            self._types_read = True
+            if self._types is None:
+                log.warning(
+                    "%s answered %s %s, no catalog of attribute types: no filter is pushed to "
+                    "the source, all filters are evaluated after extraction",
+                    answer.url,
+                    answer.status,
+                    answer.reason,
+                )
+        return self._types
+
+    def _catalog_answer(self) -> tuple[CatalogAnswer, str]:
+        """``GET /rest/$catalog/{table}`` and the retries it spent, asked once per extract with
+        the session renewed on a 401."""
+        if self._catalog is None:
+            self._login()
+            url = f"{self.base_url}/$catalog/{self.mapping.endpoint}"
+            response = self._get(url, {})
+            if response.status_code == 401:
+                response.close()
+                self._logged_in = False
+                self._login()
+                response = self._get(url, {})
+            try:
+                text = response.text
+            except requests.RequestException as exc:
+                raise SourceError(f"{url}: the response broke off: {exc}") from exc
+            self._catalog = CatalogAnswer(url, response.status_code, response.reason, text)
+        spent = f" (after {self.options.retries} retries)"
+        return self._catalog, spent if self._catalog.status in SESSION_STATUSES else ""
 
     def _within_budget(self, number: int, seen: int) -> None:
         """Fail the extract before page request ``number`` when it exceeds ``max_pages``."""
