@@ -14,7 +14,7 @@ import pytest
 from erp_simulator import SimulatorServer
 from sync_operators.common.filters import FilterError, compare, filters_as_json, parse_filters
 from sync_operators.config.loading import Project
-from sync_operators.extract.four_d_filter import FourDFilter
+from sync_operators.extract.four_d_filter import FourDFilter, plan_pushdown
 from sync_operators.extract.legacy_erp import LegacyErpExtractor
 from sync_operators.pipeline import SyncJob
 
@@ -106,6 +106,13 @@ def test_parse_filters_explains_what_is_wrong(raw: Any, message: str) -> None:
         ("2026-03-01T06:00:00", "gte", "2026-03-01T05:59:59", True),
         ("Tools", "eq", "Tools", True),
         ("tools", "eq", "Tools", False),
+        ("Jo@", "eq", "Jo@", True),
+        ("Jones", "eq", "Jo@", False),
+        ("15!4!1985", "eq", "1985-04-15", True),
+        ("15!04!1985", "lt", "1!1!1991", True),
+        ("0!0!0", "lt", "1985-04-15", False),
+        ("0!0!0", "ne", "1985-04-15", False),
+        (float("nan"), "gt", 1, False),
         (True, "eq", True, True),
         (None, "ne", "x", False),
         ("abc", "lt", "abd", True),
@@ -114,24 +121,86 @@ def test_parse_filters_explains_what_is_wrong(raw: Any, message: str) -> None:
 def test_compare_follows_the_sources_rules(
     value: Any, op: str, literal: Any, expected: bool
 ) -> None:
-    """Timestamps as timestamps, numbers (numeric text too) as numbers, else text; a missing
-    value matches nothing, as in the legacy ERP."""
+    """Timestamps and dates (4D's ``D!M!Y`` too) as timestamps, numbers (numeric text too) as
+    numbers, else exact text; a missing value, the empty date and NaN match nothing."""
     assert compare(value, op, literal) is expected
 
 
 def test_legacy_erp_filter_text() -> None:
-    """Operators become 4D comparisons; ``in`` a parenthesised OR; every value a ``$params``
-    placeholder, quotes inside text written ``\\u0027`` / ``\\u0022``."""
+    """Conditions become 4D comparisons (text equality as the exact ``===``); ``in`` a
+    parenthesised OR; every value a ``$params`` placeholder, quotes inside text written
+    ``\\u0027`` / ``\\u0022``."""
+    types = {"category": "string", "stock": "long", "is_active": "bool"}
+    pushed, rest = plan_pushdown(
+        parse_filters(
+            {"category": {"in": ["Tools", "O'Neil"]}, "stock": {"gte": 10}, "is_active": False}
+        ),
+        types,
+    )
+    assert rest == []
     conditions = FourDFilter()
-    for condition in parse_filters(
-        {"category": {"in": ["Tools", "O'Neil"]}, "stock": {"gte": 10}, "is_active": False}
-    ):
-        conditions.add(condition)
+    for found in pushed:
+        conditions.add(found)
     conditions.compare("__KEY", ">", 'say "x\\"')
     assert conditions.query() == {
-        "$filter": '"(category=:1 OR category=:2) AND stock>=:3 AND is_active=:4 AND __KEY>:5"',
+        "$filter": '"(category===:1 OR category===:2) AND stock>=:3 AND is_active=:4 AND __KEY>:5"',
         "$params": """'["Tools","O\\u0027Neil",10,false,"say \\u0022x\\\\\\u0022"]'""",
     }
+
+
+TYPES = {"name": "string", "stock": "long", "weight": "number", "day": "date", "on": "bool"}
+
+
+@pytest.mark.parametrize(
+    ("filters", "sent"),
+    [
+        ({"name": "Tools"}, "name===:1"),
+        ({"name": {"in": ["a@b", "Ünïcode"]}}, "(name===:1 OR name===:2)"),
+        ({"stock": 5, "weight": {"lt": 2.5}}, "stock=:1 AND weight<:2"),
+        ({"on": {"in": [True]}}, "(on=:1)"),
+        ({"day": {"gte": "15!4!1985"}}, "day>=:1"),
+        ({"day": {"lte": "1985-04-15"}}, "day<=:1"),
+        ({"name": "12.50"}, None),
+        ({"name": "2026-01-01"}, None),
+        ({"name": "1!1!2000"}, None),
+        ({"name": "0!0!0"}, None),
+        ({"name": 5}, None),
+        ({"name": {"ne": "x"}}, None),
+        ({"name": {"gt": "x"}}, None),
+        ({"name": {"in": ["a", "1"]}}, None),
+        ({"stock": "5"}, None),
+        ({"stock": True}, None),
+        ({"stock": {"ne": 5}}, None),
+        ({"on": 1}, None),
+        ({"day": "1985-04-15"}, None),
+        ({"day": {"gt": "1985-04-15T10:00:00"}}, None),
+        ({"day": {"gt": 1985}}, None),
+        ({"other": "x"}, None),
+    ],
+)
+def test_only_what_4d_evaluates_exactly_is_pushed(
+    filters: dict[str, Any], sent: str | None
+) -> None:
+    """Text equality as ``===`` unless the text looks like a number or a date; numbers and
+    booleans on their own types; ranges on numbers and dates; nothing else."""
+    conditions = parse_filters(filters)
+    pushed, rest = plan_pushdown(conditions, TYPES)
+    query = FourDFilter()
+    for found in pushed:
+        query.add(found)
+    assert query.query().get("$filter") == (None if sent is None else f'"{sent}"')
+    assert rest == ([] if sent else conditions)
+
+
+def test_dates_travel_as_iso_days_and_lt_on_dates_is_checked_again() -> None:
+    """4D reads ``YYYY-MM-DD`` in a filter; an empty date may count as earlier than any date in
+    4D, so ``lt``/``lte`` on a date are also checked on the rows sent."""
+    pushed, _ = plan_pushdown(parse_filters({"day": {"gt": "5!4!1985", "lt": "1!1!1991"}}), TYPES)
+    assert [(found.values, found.recheck) for found in pushed] == [
+        (("1985-04-05",), False),
+        (("1991-01-01",), True),
+    ]
+    assert plan_pushdown(parse_filters({"day": {"gt": "5!4!1985"}}), None)[0] == []
 
 
 @pytest.mark.parametrize(

@@ -12,11 +12,14 @@ trigger-form filters can be pushed to 4D; without them none is.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from sync_operators.config.models import check_attribute
 from sync_operators.errors import PermanentSourceError, SourceError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -54,12 +57,19 @@ def key_from_catalog(answer: CatalogAnswer, spent: str, option_hint: str) -> str
 
 
 def types_from_catalog(answer: CatalogAnswer, spent: str) -> dict[str, str] | None:
-    """Each attribute's ``type`` as the answer lists it, or None when the source answered no
-    usable catalog (not exposed, or no attribute list). A server failure is a retryable
-    SourceError, as for the key."""
+    """Each attribute's ``type`` as the answer lists it, or None (logged: no filter can be
+    pushed) when the source answered no usable catalog (not exposed, or no attribute list). A
+    server failure is a retryable SourceError, as for the key."""
     body = _checked_body(answer, spent)
     attributes = body.get("attributes") if isinstance(body, dict) else None
     if answer.status != 200 or not isinstance(attributes, list):
+        log.warning(
+            "%s answered %s %s, no catalog of attribute types: no filter is pushed to the "
+            "source, all filters are evaluated after extraction",
+            answer.url,
+            answer.status,
+            answer.reason,
+        )
         return None
     return {
         entry["name"]: entry["type"]

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sync_operators.common.filters import (
@@ -107,14 +107,18 @@ def pushdown(condition: FilterCondition, kind: str | None) -> Pushdown | None:
 
 
 def plan_pushdown(
-    conditions: Sequence[FilterCondition], types: Mapping[str, str] | None
+    conditions: Sequence[FilterCondition],
+    types: Mapping[str, str] | None,
+    ops: Collection[str] = (*RANGE_OPERATORS, "eq", "in"),
 ) -> tuple[list[Pushdown], list[FilterCondition]]:
-    """The conditions 4D evaluates (by the attributes' catalog ``types``; none without them),
-    and those applied after extraction."""
+    """The conditions 4D evaluates (those with an operator in ``ops``, by the attributes'
+    catalog ``types``; none without them), and those applied after extraction."""
     pushed: list[Pushdown] = []
     rest: list[FilterCondition] = []
     for condition in conditions:
-        found = None if types is None else pushdown(condition, types.get(condition.field))
+        found = None
+        if types is not None and condition.op in ops:
+            found = pushdown(condition, types.get(condition.field))
         if found is None:
             rest.append(condition)
         else:

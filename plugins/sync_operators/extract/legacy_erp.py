@@ -44,7 +44,6 @@ without ``__ERROR`` is retried within the retry budget like other server errors.
 from __future__ import annotations
 
 import itertools
-import logging
 from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 from urllib.parse import unquote_plus
@@ -52,7 +51,7 @@ from urllib.parse import unquote_plus
 import requests
 from pydantic import Field, field_validator
 
-from sync_operators.common.filters import FilterCondition, matches_all
+from sync_operators.common.filters import COMPARISONS, FilterCondition, matches_all
 from sync_operators.common.http_session import (
     RETRY_STATUSES,
     HttpRetryOptions,
@@ -80,8 +79,6 @@ from sync_operators.extract.four_d_filter import FourDFilter, Pushdown, plan_pus
 from sync_operators.extract.local_time import format_naive, local_bounds, local_days
 from sync_operators.extract.prefetch import prefetched
 from sync_operators.extract.zone_check import check_modified_zone, warn_foreign_zones
-
-log = logging.getLogger(__name__)
 
 BOOKKEEPING = frozenset({"__KEY", "__STAMP", "__TIMESTAMP"})
 """Sent with every 4D entity but no attributes: a ``$filter`` or ``$orderby`` on them is 4D's
@@ -131,6 +128,7 @@ class LegacyErpExtractor(BaseExtractor):
 
     Options = LegacyErpOptions
     options: LegacyErpOptions
+    pushdown_ops = frozenset({*COMPARISONS, "in"})
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -192,10 +190,11 @@ class LegacyErpExtractor(BaseExtractor):
         return [found.condition for found in pushed], rest
 
     def _plan(self, filters: Sequence[FilterCondition]) -> tuple[list[Pushdown], list[Any]]:
-        """How each condition is pushed (see ``four_d_filter``), and those that are not."""
-        if not filters:
-            return [], []
-        return plan_pushdown(filters, self._attribute_types())
+        """How each condition with an operator in ``pushdown_ops`` is pushed (see
+        ``four_d_filter``), and the conditions that are not."""
+        ops = self.pushdown_ops
+        pushable = any(condition.op in ops for condition in filters)
+        return plan_pushdown(filters, self._attribute_types() if pushable else None, ops)
 
     def pages(
         self, window: ExtractWindow, filters: Sequence[FilterCondition] = ()
@@ -304,17 +303,8 @@ class LegacyErpExtractor(BaseExtractor):
         """The table's attribute types from its catalog, None (logged) when the source exposes
         none: then no filter is pushed."""
         if not self._types_read:
-            answer, spent = self._catalog_answer()
-            self._types = types_from_catalog(answer, spent)
+            self._types = types_from_catalog(*self._catalog_answer())
             self._types_read = True
-            if self._types is None:
-                log.warning(
-                    "%s answered %s %s, no catalog of attribute types: no filter is pushed to "
-                    "the source, all filters are evaluated after extraction",
-                    answer.url,
-                    answer.status,
-                    answer.reason,
-                )
         return self._types
 
     def _catalog_answer(self) -> tuple[CatalogAnswer, str]:
@@ -323,12 +313,7 @@ class LegacyErpExtractor(BaseExtractor):
         if self._catalog is None:
             self._login()
             url = f"{self.base_url}/$catalog/{self.mapping.endpoint}"
-            response = self._get(url, {})
-            if response.status_code == 401:
-                response.close()
-                self._logged_in = False
-                self._login()
-                response = self._get(url, {})
+            response = self._get_in_session(url, {})
             try:
                 text = response.text
             except requests.RequestException as exc:
@@ -405,12 +390,7 @@ class LegacyErpExtractor(BaseExtractor):
     def _fetch_body(self, url: str, params: dict[str, str]) -> tuple[Any, str]:
         """One page request, the body read and parsed, and the request's URL; raises BrokenBody
         when the body breaks off or does not parse, ServerError for a 500 worth asking again."""
-        response = self._get(url, params)
-        if response.status_code == 401:
-            response.close()
-            self._logged_in = False
-            self._login()
-            response = self._get(url, params)
+        response = self._get_in_session(url, params)
         request = unquote_plus(response.url)
         self._raise_for_status(response, url, request)
         try:
@@ -432,6 +412,16 @@ class LegacyErpExtractor(BaseExtractor):
                 f"(request: GET {request})"
             )
         return body, request
+
+    def _get_in_session(self, url: str, params: dict[str, str]) -> requests.Response:
+        """:meth:`_get`, asked once more in a new session when the session expired (401)."""
+        response = self._get(url, params)
+        if response.status_code == 401:
+            response.close()
+            self._logged_in = False
+            self._login()
+            response = self._get(url, params)
+        return response
 
     def _get(self, url: str, params: dict[str, str]) -> requests.Response:
         """GET with the session's retries; the body is read by the caller (so a body that breaks
