@@ -5,8 +5,9 @@ As 4D does, a comparison follows the ``$catalog`` type of the attribute it names
 - ``string``: ``=`` (and ``==``) ignores case and diacritics and reads ``@`` in the value as a
   wildcard for any sequence (``name='Jo@'`` is a prefix match); ``===`` compares exactly, ``@``
   included; ``!=``/``#`` negate ``=`` and ``!==`` negates ``===``. ``<``, ``>``, ``<=``, ``>=``
-  compare text, ignoring case and diacritics as ``=`` does (``"99.50" > "100"``); a number
-  compared with a text attribute is compared as its text.
+  compare text (``"99.50" > "100"``); that they ignore case and diacritics as ``=`` does is the
+  simulator's assumption (4D's documentation does not say). A number compared with a text
+  attribute is compared as its text.
 - ``long``, ``number`` (and 4D's other numeric types): as numbers.
 - ``date``: as dates; values are ISO dates or timestamps or 4D's ``D!M!Y`` text, and ``0!0!0`` is
   the empty date.

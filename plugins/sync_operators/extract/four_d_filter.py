@@ -23,7 +23,7 @@ local rules (``common.filters.compare``) do, by the attribute's ``$catalog`` typ
   date are checked again on the rows the source sends.
 
 Everything else stays local: ``ne`` (how 4D's ``!==`` treats null is not documented, and locally
-null never matches), text ranges (4D compares text ignoring case, and numbers held as text as
+null never matches), text ranges (4D compares text by its own rules, numbers held as text as
 text: ``"99.50" > "100"``), numbers compared with text, and every attribute the catalog does not
 type.
 """

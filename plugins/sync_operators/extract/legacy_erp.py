@@ -189,7 +189,9 @@ class LegacyErpExtractor(BaseExtractor):
         pushed, rest = self._plan(filters)
         return [found.condition for found in pushed], rest
 
-    def _plan(self, filters: Sequence[FilterCondition]) -> tuple[list[Pushdown], list[Any]]:
+    def _plan(
+        self, filters: Sequence[FilterCondition]
+    ) -> tuple[list[Pushdown], list[FilterCondition]]:
         """How each condition with an operator in ``pushdown_ops`` is pushed (see
         ``four_d_filter``), and the conditions that are not."""
         ops = self.pushdown_ops
