@@ -69,7 +69,7 @@ from sync_operators.extract.four_d_catalog import CatalogAnswer, key_from_catalo
 from sync_operators.extract.four_d_filter import FourDFilter
 from sync_operators.extract.local_time import format_naive, local_bounds, local_days
 from sync_operators.extract.prefetch import prefetched
-from sync_operators.extract.zone_check import check_modified_zone, warn_foreign_zones
+from sync_operators.extract.zone_check import check_modified_zone, foreign_zone_note
 
 BOOKKEEPING = frozenset({"__KEY", "__STAMP", "__TIMESTAMP"})
 """Sent with every 4D entity but no attributes: a ``$filter`` or ``$orderby`` on them is 4D's
@@ -217,7 +217,10 @@ class LegacyErpExtractor(BaseExtractor):
             check_modified_zone(
                 rows, self.modified_field, self.zone, where=where, key=self.options.key_attribute
             )
-            warned = warned or warn_foreign_zones(rows[:1], self.zone, where=where)
+            note = None if warned else foreign_zone_note(rows[:1], self.zone, where=where)
+            if note is not None:
+                self.notes.append(note)
+                warned = True
             yield rows
 
     def _keyset_pages(self, conditions: FourDFilter) -> Iterator[Page]:

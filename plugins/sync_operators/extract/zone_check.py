@@ -5,7 +5,8 @@ The window filter is written in the declared zone's wall time. If the server sen
 field with another offset (a server that speaks UTC while ``timezone: Europe/Berlin`` is set), the
 server compares the filter in its own zone: every window is shifted by the difference, so records
 are read late or, around changes of the offset, not at all. That is refused
-(:class:`ZoneMismatch`); another field with a foreign offset is only logged, once per extract.
+(:class:`ZoneMismatch`); another field with a foreign offset is only a warning, once per extract,
+in the task log and the run's sync log row.
 """
 
 from __future__ import annotations
@@ -72,23 +73,22 @@ def check_modified_zone(
         )
 
 
-def warn_foreign_zones(rows: Iterable[dict[str, Any]], zone: ZoneInfo, *, where: str) -> bool:
-    """Log one warning when a field of ``rows`` carries an offset ``zone`` does not have then;
-    True when it did."""
+def foreign_zone_note(rows: Iterable[dict[str, Any]], zone: ZoneInfo, *, where: str) -> str | None:
+    """The first field of ``rows`` that carries an offset ``zone`` does not have then, as a
+    warning naming the fix (logged, and returned for the run's sync log row); None when no field
+    does."""
     for row in rows:
         for name, value in row.items():
             found = foreign_offset(value, zone)
             if found is None:
                 continue
-            log.warning(
-                "%s: field %s is %r with UTC offset %s, but the source's timezone %s is at %s "
-                "then; if the server writes in another zone, set the source's `timezone` to it",
-                where,
-                name,
-                value,
-                _offset(found[0]),
-                zone.key,
-                _offset(found[1]),
+            note = (
+                f"{where}: field {name} is {value!r} with UTC offset {_offset(found[0])}, but the "
+                f"source's timezone {zone.key} is at {_offset(found[1])} then; the run went on "
+                f"(only the modified field places records in a window), but if the server "
+                f"writes its times in another zone, set the source's `timezone` in sources.yaml "
+                f"to it (UTC for timestamps ending in Z)"
             )
-            return True
-    return False
+            log.warning("%s", note)
+            return note
+    return None
