@@ -70,7 +70,9 @@ def test_another_field_in_utc_is_a_warning_in_the_task_log_and_the_sync_log(
 def test_a_run_without_foreign_zones_leaves_no_note(
     make_job: Any, simulator: SimulatorServer, erp_conn: psycopg.Connection
 ) -> None:
-    simulator.dataset.upsert("Products", [product("N1", "2026-11-28T10:02:00")])
+    """4D's own ``__TIMESTAMP`` is always UTC (``…Z``): no warning about it."""
+    record = product("N1", "2026-11-28T10:02:00", __TIMESTAMP="2026-11-28T09:02:00.120Z")
+    simulator.dataset.upsert("Products", [record])
     job = make_job()
     job.run_all(interval_start=START, interval_end=START + FIVE)
     assert log_row(erp_conn, job)["note"] is None

@@ -215,12 +215,14 @@ class LegacyErpExtractor(BaseExtractor):
         for rows in prefetched(pages, self.options.prefetch_pages):
             where = f"{self._url()} ({self.source.name})"
             check_modified_zone(
-                rows, self.modified_field, self.zone, where=where, key=self.options.key_attribute
+                rows, self.modified_field, self.zone, where=where, key=self.key_attribute
             )
-            note = None if warned else foreign_zone_note(rows[:1], self.zone, where=where)
-            if note is not None:
-                self.notes.append(note)
-                warned = True
+            if not warned:
+                # __TIMESTAMP is always UTC on 4D, whatever zone the attributes are in.
+                note = foreign_zone_note(rows[:1], self.zone, where=where, ignore=BOOKKEEPING)
+                if note is not None:
+                    self.notes.append(note)
+                    warned = True
             yield rows
 
     def _keyset_pages(self, conditions: FourDFilter) -> Iterator[Page]:

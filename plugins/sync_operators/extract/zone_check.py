@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -48,7 +48,8 @@ def foreign_offset(value: Any, zone: ZoneInfo) -> tuple[timedelta, timedelta] | 
     return own, expected
 
 
-def _offset(delta: timedelta) -> str:
+def format_offset(delta: timedelta) -> str:
+    """``+01:00``, ``-05:30``, ``+00:00``."""
     minutes = int(delta.total_seconds()) // 60
     sign = "-" if minutes < 0 else "+"
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
@@ -62,10 +63,10 @@ def check_modified_zone(
         found = foreign_offset(row.get(field), zone)
         if found is None:
             continue
-        own, expected = found
+        own, expected = format_offset(found[0]), format_offset(found[1])
         raise ZoneMismatch(
             f"{where}: record {row.get(key)!r} has {field} {row.get(field)!r} with UTC offset "
-            f"{_offset(own)}, but the source's timezone {zone.key} is at {_offset(expected)} "
+            f"{own}, but the source's timezone {zone.key} is at {expected} "
             f"then: the window filter is written in {zone.key} wall time while the server "
             f"compares in its own zone, so records would be read late or missed; nothing was "
             f"loaded. Set the source's `timezone` in sources.yaml to the server's zone (UTC for "
@@ -73,18 +74,25 @@ def check_modified_zone(
         )
 
 
-def foreign_zone_note(rows: Iterable[dict[str, Any]], zone: ZoneInfo, *, where: str) -> str | None:
-    """The first field of ``rows`` that carries an offset ``zone`` does not have then, as a
-    warning naming the fix (logged, and returned for the run's sync log row); None when no field
-    does."""
+def foreign_zone_note(
+    rows: Iterable[dict[str, Any]],
+    zone: ZoneInfo,
+    *,
+    where: str,
+    ignore: Collection[str] = (),
+) -> str | None:
+    """The first field of ``rows`` (those in ``ignore`` left out) that carries an offset ``zone``
+    does not have then, as a warning naming the fix (logged, and returned for the run's sync log
+    row); None when no field does."""
     for row in rows:
         for name, value in row.items():
-            found = foreign_offset(value, zone)
+            found = None if name in ignore else foreign_offset(value, zone)
             if found is None:
                 continue
+            own, expected = format_offset(found[0]), format_offset(found[1])
             note = (
-                f"{where}: field {name} is {value!r} with UTC offset {_offset(found[0])}, but the "
-                f"source's timezone {zone.key} is at {_offset(found[1])} then; the run went on "
+                f"{where}: field {name} is {value!r} with UTC offset {own}, but the source's "
+                f"timezone {zone.key} is at {expected} then; the run went on "
                 f"(only the modified field places records in a window), but if the server "
                 f"writes its times in another zone, set the source's `timezone` in sources.yaml "
                 f"to it (UTC for timestamps ending in Z)"
