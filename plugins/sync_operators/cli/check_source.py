@@ -20,7 +20,13 @@ from rich.text import Text
 from sync_operators.cli.context import CommandContext
 from sync_operators.cli.output import logs_to_stderr
 from sync_operators.cli.refusal import Refused
-from sync_operators.cli.source_checks import Problem, TableReport, TableTarget, check_table
+from sync_operators.cli.source_checks import (
+    EMPTY_DATE,
+    Problem,
+    TableReport,
+    TableTarget,
+    check_table,
+)
 from sync_operators.common.connection import ConnectionInfo
 from sync_operators.common.masking import SecretMasker
 from sync_operators.config.loading import SOURCES_FILE, Project
@@ -107,6 +113,12 @@ def table_targets(
             if mapping
             else str(source.options.get("modified_field") or "modified_date")
         )
+        source_nulls = source.null_values or []
+        covered = frozenset(
+            name
+            for name, spec in (mapping.fields.items() if mapping else ())
+            if EMPTY_DATE in (spec.null_values if spec.null_values is not None else source_nulls)
+        )
         targets.append(
             TableTarget(
                 table=table,
@@ -115,6 +127,8 @@ def table_targets(
                 options=LegacyErpOptions.model_validate(raw),
                 modified_field=modified,
                 key_origin=origin,
+                empty_date_is_null=covered,
+                every_empty_date_is_null=mapping is None and EMPTY_DATE in source_nulls,
             )
         )
     return targets
@@ -291,13 +305,13 @@ def _render_table(table: dict[str, Any]) -> list[str]:
     mapping = f"mapping {table['mapping']}, {table['file']}" if table["mapping"] else "no mapping"
     key = table["key"] or "unknown"
     origin = f" ({table['key_origin']})" if table["key_origin"] else ""
-    kind = table["modified_type"] or "unknown (no $catalog)"
+    kind = f"catalog type {table['modified_type'] or 'unknown (no $catalog)'}"
     if table["attributes"] is not None and table["modified_type"] is None:
-        kind = "not an attribute"
+        kind = f"no attribute of {table['table']}"
     lines = [
         f"Table {table['table']} ({mapping})",
         f"  key attribute   {key}{origin}",
-        f"  modified field  {table['modified_field']}: catalog type {kind}; "
+        f"  modified field  {table['modified_field']}: {kind}; "
         f"modified_granularity: {table['granularity']}",
         f"  __COUNT         {'-' if table['count'] is None else table['count']}",
     ]
@@ -308,7 +322,11 @@ def _render_table(table: dict[str, Any]) -> list[str]:
                 f"    {sample['key'] if sample['key'] is not None else '-'}: "
                 f"__KEY {sample['__KEY']}, __STAMP {sample['__STAMP']}, __TIMESTAMP "
                 f"{sample['__TIMESTAMP'] or '-'}, {table['modified_field']} "
-                f"{sample['modified']!r} ({sample['zone']})"
+                + (
+                    f"{sample['modified']!r} ({sample['zone']})"
+                    if sample["modified"] is not None
+                    else "-"
+                )
                 + (
                     f", {table['modified_field']} - __TIMESTAMP = "
                     f"{sample['modified_minus_timestamp']}"

@@ -48,6 +48,10 @@ class TableTarget:
     modified_field: str
     key_origin: str | None
     """Where ``key_attribute`` is set, None when it is not."""
+    empty_date_is_null: frozenset[str] = frozenset()
+    """Fields whose ``null_values`` (their own, else the source's) list 4D's empty date."""
+    every_empty_date_is_null: bool = False
+    """True when the source's ``null_values`` list it (for fields no mapping names)."""
 
     def option_fix(self, option: str, value: str) -> str:
         """Where to set one extract option for this table."""
@@ -269,11 +273,15 @@ def _read_sample(
     day_only = values and all(_DATE_ONLY.fullmatch(value) for value in values)
     if day_only and report.granularity != "day" and report.modified_type is None:
         _needs_day(report, target, f"values such as {values[0]!r}")
-    if any(value == EMPTY_DATE for row in rows for value in row.values()):
+    empty = sorted(
+        {attribute for row in rows for attribute, value in row.items() if value == EMPTY_DATE}
+        - target.empty_date_is_null
+    )
+    if empty and not target.every_empty_date_is_null:
         report.remarks.append(
-            "some values are 0!0!0, 4D's empty date: to_date/to_datetime read it as NULL; list "
-            "it in `null_values` (a field's, or the source's) so that `default:` and "
-            "`required:` apply to it"
+            f"0!0!0 (4D's empty date) in {', '.join(empty)}: to_date/to_datetime read it as "
+            f"NULL; list it in the field's `null_values` (or the source's) so that `default:` "
+            f"and `required:` apply to it"
         )
 
 
