@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -30,7 +31,7 @@ from sync_operators.cli.source_checks import (
 from sync_operators.common.connection import ConnectionInfo
 from sync_operators.common.masking import SecretMasker
 from sync_operators.config.loading import SOURCES_FILE, Project
-from sync_operators.config.models import SourceConfig
+from sync_operators.config.models import MappingConfig, SourceConfig
 from sync_operators.extract.four_d_probe import FourDProbe, SessionOpened, SourceUnreachable
 from sync_operators.extract.legacy_erp import LegacyErpExtractor, LegacyErpOptions
 from sync_operators.project import extractor_class
@@ -88,50 +89,60 @@ def table_targets(
 ) -> list[TableTarget]:
     """The tables to check with their options: each ``--table`` (with the options of a mapping
     reading it, if one does), else the endpoint of every mapping reading the source."""
-    sources_file = project.directory / SOURCES_FILE
     mappings = sorted(
         (m for m in project.mappings.values() if m.source == source.name), key=lambda m: m.name
     )
-    chosen = []
     if tables:
         by_endpoint = {m.endpoint: m for m in mappings}
         chosen = [(table, by_endpoint.get(table)) for table in tables]
     else:
         chosen = [(m.endpoint, m) for m in mappings]
-    targets = []
-    for table, mapping in chosen:
-        file = project.mapping_files.get(mapping.name) if mapping else None
-        raw = mapping.options_for("extract", source.options) if mapping else source.options
-        if mapping is not None and "key_attribute" in mapping.options.get("extract", {}):
-            origin = f"option key_attribute in {file}"
-        elif "key_attribute" in source.options:
-            origin = f"option key_attribute of source '{source.name}' in {sources_file}"
-        else:
-            origin = None
-        modified = (
-            mapping.modified_field_for(source)
-            if mapping
-            else str(source.options.get("modified_field") or "modified_date")
+    return [_target(project, source, table, mapping) for table, mapping in chosen]
+
+
+def _target(
+    project: Project, source: SourceConfig, table: str, mapping: MappingConfig | None
+) -> TableTarget:
+    """One table with the options a run of ``mapping`` (or of the bare source) would use."""
+    source_nulls = source.null_values or []
+    if mapping is None:
+        return TableTarget(
+            table=table,
+            mapping=None,
+            file=None,
+            options=LegacyErpOptions.model_validate(source.options),
+            modified_field=str(source.options.get("modified_field") or "modified_date"),
+            key_origin=_key_origin(project, source, None, None),
+            every_empty_date_is_null=EMPTY_DATE in source_nulls,
         )
-        source_nulls = source.null_values or []
-        covered = frozenset(
-            name
-            for name, spec in (mapping.fields.items() if mapping else ())
-            if EMPTY_DATE in (spec.null_values if spec.null_values is not None else source_nulls)
+    file = project.mapping_files.get(mapping.name)
+    covered = frozenset(
+        name
+        for name, spec in mapping.fields.items()
+        if EMPTY_DATE in (spec.null_values if spec.null_values is not None else source_nulls)
+    )
+    return TableTarget(
+        table=table,
+        mapping=mapping.name,
+        file=file,
+        options=LegacyErpOptions.model_validate(mapping.options_for("extract", source.options)),
+        modified_field=mapping.modified_field_for(source),
+        key_origin=_key_origin(project, source, mapping, file),
+        empty_date_is_null=covered,
+    )
+
+
+def _key_origin(
+    project: Project, source: SourceConfig, mapping: MappingConfig | None, file: Path | None
+) -> str | None:
+    """Where ``key_attribute`` is set for a table, None when it is not."""
+    if mapping is not None and "key_attribute" in mapping.options.get("extract", {}):
+        return f"option key_attribute in {file}"
+    if "key_attribute" in source.options:
+        return (
+            f"option key_attribute of source '{source.name}' in {project.directory / SOURCES_FILE}"
         )
-        targets.append(
-            TableTarget(
-                table=table,
-                mapping=mapping.name if mapping else None,
-                file=file,
-                options=LegacyErpOptions.model_validate(raw),
-                modified_field=modified,
-                key_origin=origin,
-                empty_date_is_null=covered,
-                every_empty_date_is_null=mapping is None and EMPTY_DATE in source_nulls,
-            )
-        )
-    return targets
+    return None
 
 
 def airflow_connection(conn_id: str) -> ConnectionInfo:
