@@ -14,12 +14,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import SIM_PASSWORD, SIM_USER
 
 from erp_simulator import SimulatorServer
 
 ROOT = Path(__file__).resolve().parents[2]
 MAPPINGS_DIR = ROOT / "include" / "mappings"
+DOWN_PASSWORD = "never-shown-pw"
 FOLDER_FILES = ("sources.yaml", "targets.yaml", "customers.yaml", "products.yaml")
 
 
@@ -33,9 +33,11 @@ def mappings(tmp_path: Path) -> Path:
     return folder
 
 
-def connection_env(simulator: SimulatorServer, password: str = SIM_PASSWORD) -> dict[str, str]:
-    """The source's Airflow connection ``legacy_erp_api`` as an environment variable."""
-    uri = f"http://{SIM_USER}:{password}@{simulator.host}:{simulator.port}"
+def connection_env(simulator: SimulatorServer, password: str | None = None) -> dict[str, str]:
+    """The source's Airflow connection ``legacy_erp_api`` as an environment variable, with the
+    simulator's credentials (or another password)."""
+    secret = simulator.password if password is None else password
+    uri = f"http://{simulator.username}:{secret}@{simulator.host}:{simulator.port}"
     return {"AIRFLOW_CONN_LEGACY_ERP_API": uri}
 
 
@@ -71,13 +73,13 @@ def test_a_healthy_source_is_described_and_exits_0(
     assert "__COUNT         250" in out
     assert "(naive: Europe/Berlin wall time)" in out
     assert "OK: no problems found in 2 table(s)" in out
-    assert SIM_PASSWORD not in out + result.stderr
+    assert str(simulator.password) not in out + result.stderr
 
 
 def test_json_names_tables_keys_samples_and_no_problems(
     mappings: Path, simulator: SimulatorServer
 ) -> None:
-    url = f"http://{SIM_USER}:{SIM_PASSWORD}@{simulator.host}:{simulator.port}"
+    url = f"http://{simulator.username}:{simulator.password}@{simulator.host}:{simulator.port}"
     result = check_source(mappings, "legacy_erp", "--url", url, "--table", "Customers", "--json")
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)
@@ -93,7 +95,7 @@ def test_json_names_tables_keys_samples_and_no_problems(
     newest = max(record["modified_date"] for record in simulator.dataset.rows("Customers"))
     assert table["samples"][0]["modified"] == newest
     assert report["problems"] == []
-    assert SIM_PASSWORD not in result.stdout + result.stderr
+    assert str(simulator.password) not in result.stdout + result.stderr
 
 
 def test_a_server_without_catalog_asks_for_key_attribute(
@@ -175,12 +177,12 @@ def test_a_server_that_is_down_exits_2(mappings: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {"AIRFLOW_CONN_LEGACY_ERP_API": f"http://{SIM_USER}:{SIM_PASSWORD}@127.0.0.1:{port}"}
+    env = {"AIRFLOW_CONN_LEGACY_ERP_API": f"http://sync-user:{DOWN_PASSWORD}@127.0.0.1:{port}"}
     result = check_source(mappings, "legacy_erp", "--json", env=env)
     assert result.returncode == 2
     assert f"cannot reach the 4D server at http://127.0.0.1:{port}/rest/$info" in result.stderr
     assert "error" in json.loads(result.stdout)
-    assert SIM_PASSWORD not in result.stdout + result.stderr
+    assert DOWN_PASSWORD not in result.stdout + result.stderr
 
 
 def test_other_sources_and_unknown_names_are_refused(mappings: Path) -> None:

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import SIM_PASSWORD, SIM_USER
 from psycopg.rows import dict_row
 
 from erp_simulator import Dataset, SimulatorServer
@@ -56,7 +55,7 @@ def folder(tmp_path: Path) -> Path:
 
 def sync(simulator: SimulatorServer, *args: str) -> subprocess.CompletedProcess[str]:
     """The ``sync`` command, with the source's Airflow connection in the environment."""
-    uri = f"http://{SIM_USER}:{SIM_PASSWORD}@{simulator.host}:{simulator.port}"
+    uri = f"http://{simulator.username}:{simulator.password}@{simulator.host}:{simulator.port}"
     return subprocess.run(
         [sys.executable, "-m", "sync_operators", *args],
         capture_output=True,
