@@ -72,6 +72,20 @@ class Dataset:
         dataset.upsert("Customers", generate_customers(seed, anchor, customers))
         return dataset
 
+    def add_table(self, table: str, primary_key: str) -> None:
+        """Add an empty table whose primary-key attribute is ``primary_key``."""
+        with self._lock:
+            if table.lower() in self._names:
+                raise ValueError(f"table {table!r} exists already")
+            self._primary_keys[table] = primary_key
+            self._names[table.lower()] = table
+            self._records[table] = {}
+            self._sorted_keys[table] = None
+            self._ordered[table] = None
+            self._indexes[table] = None
+            self._attributes[table] = {primary_key}
+            self._types[table] = {}
+
     def declare(self, table: str, attributes: Iterable[str] | Mapping[str, Any]) -> None:
         """Add attributes to a table's schema; given as a sample record, each attribute's
         catalog type is that of its sample value."""

@@ -33,6 +33,7 @@ from typing import Any
 
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?")
 _FOUR_D_DATE = re.compile(r"(\d{1,2})!(\d{1,2})!(\d{4})")
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}!\d{1,2}!\d{4}")
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
@@ -252,8 +253,9 @@ def typed_sort_key(kind: str | None) -> Callable[[Any], tuple[Any, ...]]:
 
 def catalog_type(value: Any) -> str:
     """The ``$catalog`` type of an attribute holding ``value``: ``bool``, ``long`` (integers),
-    ``number`` (other numbers), ``date`` (ISO dates and timestamps, ``D!M!Y`` dates), ``object``
-    (objects and collections) or ``string`` (any other text, numbers held as text included)."""
+    ``number`` (other numbers), ``date`` (a 4D date, which has no time of day: ``YYYY-MM-DD`` or
+    ``D!M!Y`` text), ``object`` (objects and collections) or ``string`` (any other text: numbers
+    and timestamps held as text included)."""
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, int):
@@ -262,6 +264,8 @@ def catalog_type(value: Any) -> str:
         return "number"
     if isinstance(value, dict | list):
         return "object"
-    if value == "0!0!0" or as_datetime(value) is not None:
+    if value == "0!0!0" or (
+        isinstance(value, str) and _DATE_ONLY.fullmatch(value) and as_datetime(value) is not None
+    ):
         return "date"
     return "string"

@@ -205,6 +205,7 @@ class SyncJob:
                 extracted = copy_raw_pages(
                     conn, self.tables, self._raw_rows(extractor, window.extract_window, filters)
                 )
+                sync_log.add_notes(conn, log_id, [self.mask(note) for note in extractor.notes])
             if retried:
                 retried -= deferred.drop_superseded(conn, self.tables)
                 self.log.info("Retrying %d deferred records", retried)

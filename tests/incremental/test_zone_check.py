@@ -1,6 +1,7 @@
 """A server whose timestamps name a zone (``…Z``) that contradicts the source's ``timezone``
 (Europe/Berlin, naive local): the window would be read in the wrong zone, so the run fails before
-it loads anything, naming the fix; a foreign zone on another field is a warning."""
+it loads anything, naming the fix; a foreign zone on another field is a warning, in the task
+log and in the run's sync log row."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ def test_an_offset_the_zone_has_at_that_instant_is_accepted(
     assert set(target_rows(erp_conn)) == {"P1"}
 
 
-def test_another_field_in_utc_is_a_warning(
+def test_another_field_in_utc_is_a_warning_in_the_task_log_and_the_sync_log(
     make_job: Any,
     simulator: SimulatorServer,
     erp_conn: psycopg.Connection,
@@ -53,8 +54,25 @@ def test_another_field_in_utc_is_a_warning(
 ) -> None:
     record = product("W1", "2026-11-28T10:02:00", created_date="2025-01-01T00:00:00Z")
     simulator.dataset.upsert("Products", [record])
+    job = make_job()
     with caplog.at_level(logging.WARNING):
-        make_job().run_all(interval_start=START, interval_end=START + FIVE)
+        job.run_all(interval_start=START, interval_end=START + FIVE)
     assert set(target_rows(erp_conn)) == {"W1"}
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any("created_date" in text and "timezone" in text for text in warnings), warnings
+    logged = log_row(erp_conn, job)
+    assert logged["status"] == "success"
+    assert logged["note"].count("\n") == 0, "one warning per extract"
+    assert "field created_date is '2025-01-01T00:00:00Z' with UTC offset +00:00" in logged["note"]
+    assert "set the source's `timezone` in sources.yaml" in logged["note"]
+
+
+def test_a_run_without_foreign_zones_leaves_no_note(
+    make_job: Any, simulator: SimulatorServer, erp_conn: psycopg.Connection
+) -> None:
+    """4D's own ``__TIMESTAMP`` is always UTC (``…Z``): no warning about it."""
+    record = product("N1", "2026-11-28T10:02:00", __TIMESTAMP="2026-11-28T09:02:00.120Z")
+    simulator.dataset.upsert("Products", [record])
+    job = make_job()
+    job.run_all(interval_start=START, interval_end=START + FIVE)
+    assert log_row(erp_conn, job)["note"] is None

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import psycopg
 
-from sync_operators.cli import errors, list_mappings, state, status, validate
+from sync_operators.cli import check_source, errors, list_mappings, state, status, validate
 from sync_operators.cli.context import CommandContext, default_mappings_dir
 from sync_operators.cli.database import DSN_ENV, DatabaseChoice, DatabaseUnavailable
 from sync_operators.cli.output import Output
@@ -21,23 +21,25 @@ The database (the ERP database holding the sync log) is --dsn, else $ERP_SYNC_DS
 Airflow connection --conn-id (resolved by Airflow: environment, secrets backend, metadata DB),
 else the one connection all targets keep their sync log in.
 
-Exit codes: 0 answered; 1 answered, but mapping files are broken (validate: problems found);
-2 cannot answer: no such mappings folder, no sync schema in the database, an unknown mapping,
-an invalid argument or an unreadable database (one line on stderr says which)."""
+Exit codes: 0 answered; 1 answered, but mapping files are broken (validate, check-source:
+problems found); 2 cannot answer: no such mappings folder, no sync schema in the database, an
+unknown mapping or source, an invalid argument, an unreadable database or an unreachable source
+(one line on stderr says which)."""
 
 
 def parser() -> argparse.ArgumentParser:
     """The argument parser, with one subparser per command."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
+    folder = argparse.ArgumentParser(add_help=False)
+    folder.add_argument(
         "--mappings-dir",
         type=Path,
         default=None,
         help="mappings folder (default: $ERP_SYNC_MAPPINGS_DIR or include/mappings)",
     )
+    folder.add_argument("--json", action="store_true", help="print JSON for machines")
+    common = argparse.ArgumentParser(add_help=False, parents=[folder])
     common.add_argument("--dsn", help=f"libpq connection string (or set {DSN_ENV})")
     common.add_argument("--conn-id", help="Airflow connection id of the ERP database")
-    common.add_argument("--json", action="store_true", help="print JSON for machines")
 
     root = argparse.ArgumentParser(
         prog="sync",
@@ -63,6 +65,30 @@ def parser() -> argparse.ArgumentParser:
     errors_parser.add_argument("mapping", help="mapping name, e.g. products")
     errors_parser.add_argument("--hours", type=float, default=24, help="look back (default 24)")
     errors_parser.add_argument("--limit", type=int, default=50, help="at most (default 50)")
+    check_parser = commands.add_parser(
+        "check-source",
+        parents=[folder],
+        help="ask a legacy 4D source what a run will meet (session, $catalog, keys, modified "
+        "field, zones); exit 1 on problems, 2 when unreachable",
+    )
+    check_parser.add_argument("source", help="source name in sources.yaml, e.g. legacy_erp")
+    check_parser.add_argument(
+        "--table",
+        action="append",
+        dest="tables",
+        metavar="DATACLASS",
+        help="check this dataclass (repeatable; default: the endpoint of each mapping)",
+    )
+    check_parser.add_argument(
+        "--conn-id",
+        dest="source_conn_id",
+        help="Airflow connection of the source (default: its conn_id in sources.yaml)",
+    )
+    check_parser.add_argument(
+        "--url",
+        help="ask this server instead, http://[user@]host:port (credentials in the URL are "
+        "visible to other users of the machine: prefer a connection)",
+    )
     state_parser = commands.add_parser(
         "state", help="repair a mapping's sync state (each repair is written to the sync log)"
     )
@@ -88,7 +114,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     ctx = CommandContext(
         mappings_dir=args.mappings_dir or default_mappings_dir(),
-        database=DatabaseChoice(dsn=args.dsn, conn_id=args.conn_id),
+        database=DatabaseChoice(
+            dsn=getattr(args, "dsn", None), conn_id=getattr(args, "conn_id", None)
+        ),
         output=Output(as_json=args.json),
     )
     try:
@@ -117,6 +145,10 @@ def dispatch(ctx: CommandContext, args: argparse.Namespace) -> int:
         return validate.run(ctx)
     if args.command == "status":
         return status.run(ctx)
+    if args.command == "check-source":
+        return check_source.run(
+            ctx, args.source, tables=args.tables or (), conn_id=args.source_conn_id, url=args.url
+        )
     if args.command == "state":
         return state.run(ctx, args.action, args.mapping, getattr(args, "to", None))
     return errors.run(ctx, args.mapping, hours=args.hours, limit=args.limit)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import psycopg
 from psycopg.conninfo import make_conninfo
 
+from sync_operators.cli.output import logs_to_stderr
+
 DSN_ENV = "ERP_SYNC_DSN"
 
 
@@ -53,6 +55,7 @@ def connection_dsn(conn_id: str) -> str:
         raise DatabaseUnavailable(
             f"--conn-id {conn_id} needs Airflow installed; pass --dsn instead"
         ) from exc
+    logs_to_stderr()
     try:
         connection = BaseHook.get_connection(conn_id)
     except Exception as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -78,6 +79,14 @@ class Output:
     def note(self, text: str) -> None:
         """A remark on stderr, outside the data."""
         self.errors.print(text, style="dim", highlight=False)
+
+
+def logs_to_stderr() -> None:
+    """Move log handlers that write to stdout (Airflow installs one when imported) to stderr,
+    so stdout carries only the command's answer (``--json`` readers parse it whole)."""
+    for handler in logging.root.handlers:
+        if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout:
+            handler.setStream(sys.stderr)
 
 
 def _plain(cell: str | Text) -> str:

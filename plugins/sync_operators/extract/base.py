@@ -61,6 +61,9 @@ class BaseExtractor(ABC):
         self.options = self.Options.model_validate(mapping.options_for("extract", source.options))
         self.modified_field = mapping.modified_field_for(source)
         self._key_getters = [compile_path(field) for field in mapping.key]
+        self.notes: list[str] = []
+        """Warnings for the run's sync log row (``note``): what the extract got past but a
+        person should fix."""
 
     @classmethod
     def validate_options(cls, options: Mapping[str, Any]) -> None:

@@ -78,7 +78,7 @@ from sync_operators.extract.four_d_catalog import (
 from sync_operators.extract.four_d_filter import FourDFilter, Pushdown, plan_pushdown
 from sync_operators.extract.local_time import format_naive, local_bounds, local_days
 from sync_operators.extract.prefetch import prefetched
-from sync_operators.extract.zone_check import check_modified_zone, warn_foreign_zones
+from sync_operators.extract.zone_check import check_modified_zone, foreign_zone_note
 
 BOOKKEEPING = frozenset({"__KEY", "__STAMP", "__TIMESTAMP"})
 """Sent with every 4D entity but no attributes: a ``$filter`` or ``$orderby`` on them is 4D's
@@ -218,9 +218,14 @@ class LegacyErpExtractor(BaseExtractor):
         for rows in prefetched(pages, self.options.prefetch_pages):
             where = f"{self._url()} ({self.source.name})"
             check_modified_zone(
-                rows, self.modified_field, self.zone, where=where, key=self.options.key_attribute
+                rows, self.modified_field, self.zone, where=where, key=self.key_attribute
             )
-            warned = warned or warn_foreign_zones(rows[:1], self.zone, where=where)
+            if not warned:
+                # __TIMESTAMP is always UTC on 4D, whatever zone the attributes are in.
+                note = foreign_zone_note(rows[:1], self.zone, where=where, ignore=BOOKKEEPING)
+                if note is not None:
+                    self.notes.append(note)
+                    warned = True
             yield [row for row in rows if matches_all(row, local)] if local else rows
 
     def _keyset_pages(self, conditions: FourDFilter) -> Iterator[Page]:

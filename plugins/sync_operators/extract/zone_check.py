@@ -5,14 +5,15 @@ The window filter is written in the declared zone's wall time. If the server sen
 field with another offset (a server that speaks UTC while ``timezone: Europe/Berlin`` is set), the
 server compares the filter in its own zone: every window is shifted by the difference, so records
 are read late or, around changes of the offset, not at all. That is refused
-(:class:`ZoneMismatch`); another field with a foreign offset is only logged, once per extract.
+(:class:`ZoneMismatch`); another field with a foreign offset is only a warning, once per extract,
+in the task log and the run's sync log row.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -47,7 +48,8 @@ def foreign_offset(value: Any, zone: ZoneInfo) -> tuple[timedelta, timedelta] | 
     return own, expected
 
 
-def _offset(delta: timedelta) -> str:
+def format_offset(delta: timedelta) -> str:
+    """``+01:00``, ``-05:30``, ``+00:00``."""
     minutes = int(delta.total_seconds()) // 60
     sign = "-" if minutes < 0 else "+"
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
@@ -61,10 +63,10 @@ def check_modified_zone(
         found = foreign_offset(row.get(field), zone)
         if found is None:
             continue
-        own, expected = found
+        own, expected = format_offset(found[0]), format_offset(found[1])
         raise ZoneMismatch(
             f"{where}: record {row.get(key)!r} has {field} {row.get(field)!r} with UTC offset "
-            f"{_offset(own)}, but the source's timezone {zone.key} is at {_offset(expected)} "
+            f"{own}, but the source's timezone {zone.key} is at {expected} "
             f"then: the window filter is written in {zone.key} wall time while the server "
             f"compares in its own zone, so records would be read late or missed; nothing was "
             f"loaded. Set the source's `timezone` in sources.yaml to the server's zone (UTC for "
@@ -72,23 +74,29 @@ def check_modified_zone(
         )
 
 
-def warn_foreign_zones(rows: Iterable[dict[str, Any]], zone: ZoneInfo, *, where: str) -> bool:
-    """Log one warning when a field of ``rows`` carries an offset ``zone`` does not have then;
-    True when it did."""
+def foreign_zone_note(
+    rows: Iterable[dict[str, Any]],
+    zone: ZoneInfo,
+    *,
+    where: str,
+    ignore: Collection[str] = (),
+) -> str | None:
+    """The first field of ``rows`` (those in ``ignore`` left out) that carries an offset ``zone``
+    does not have then, as a warning naming the fix (logged, and returned for the run's sync log
+    row); None when no field does."""
     for row in rows:
         for name, value in row.items():
-            found = foreign_offset(value, zone)
+            found = None if name in ignore else foreign_offset(value, zone)
             if found is None:
                 continue
-            log.warning(
-                "%s: field %s is %r with UTC offset %s, but the source's timezone %s is at %s "
-                "then; if the server writes in another zone, set the source's `timezone` to it",
-                where,
-                name,
-                value,
-                _offset(found[0]),
-                zone.key,
-                _offset(found[1]),
+            own, expected = format_offset(found[0]), format_offset(found[1])
+            note = (
+                f"{where}: field {name} is {value!r} with UTC offset {own}, but the source's "
+                f"timezone {zone.key} is at {expected} then; the run went on "
+                f"(only the modified field places records in a window), but if the server "
+                f"writes its times in another zone, set the source's `timezone` in sources.yaml "
+                f"to it (UTC for timestamps ending in Z)"
             )
-            return True
-    return False
+            log.warning("%s", note)
+            return note
+    return None

@@ -150,6 +150,18 @@ def update_counts(conn: psycopg.Connection, log_id: int, **counts: int) -> None:
         )
 
 
+def add_notes(conn: psycopg.Connection, log_id: int, notes: Sequence[str]) -> None:
+    """Append warnings to a log row's ``note``, one a line: what the run got past but a person
+    should fix (the run itself is not failed by them)."""
+    if not notes:
+        return
+    with conn.cursor() as cur:
+        cur.execute(
+            "UPDATE sync.sync_log SET note = concat_ws(E'\\n', note, %s::text) WHERE id = %s",
+            ("\n".join(notes), log_id),
+        )
+
+
 def clean_record_id(record_id: str | None) -> str | None:
     """Fit an id into ``record_id varchar(255)``, marking a cut one with a trailing ellipsis."""
     if record_id is None or len(record_id) <= MAX_RECORD_ID:
