@@ -17,6 +17,7 @@ from typing import Any
 
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?")
 _FOUR_D_DATE = re.compile(r"(\d{1,2})!(\d{1,2})!(\d{4})")
+FOUR_D_EMPTY_DATE = "0!0!0"
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
@@ -116,8 +117,9 @@ def sort_key(value: Any) -> tuple[int, Any]:
 
 def catalog_type(value: Any) -> str:
     """The ``$catalog`` type of an attribute holding ``value``: ``bool``, ``long`` (integers),
-    ``number`` (other numbers), ``date`` (ISO dates and timestamps), ``object`` (objects and
-    collections) or ``string`` (any other text, numbers held as text included)."""
+    ``number`` (other numbers), ``date`` (ISO dates and timestamps, 4D's ``D!M!Y`` dates and its
+    empty date ``0!0!0``), ``object`` (objects and collections) or ``string`` (any other text,
+    numbers held as text included)."""
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, int):
@@ -126,6 +128,6 @@ def catalog_type(value: Any) -> str:
         return "number"
     if isinstance(value, dict | list):
         return "object"
-    if as_datetime(value) is not None:
+    if value == FOUR_D_EMPTY_DATE or as_datetime(value) is not None:
         return "date"
     return "string"
