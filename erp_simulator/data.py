@@ -54,6 +54,8 @@ class Dataset:
     Each table knows its attributes (its dataclass's schema, as 4D does): the fields declared for
     it and every field a stored record ever had; a query naming another attribute is an error.
     ``__KEY``, ``__STAMP`` and ``__TIMESTAMP`` travel with every entity but are no attributes.
+    ``__KEY`` is the primary key's value, or for the tables in ``hex_keys`` 32 upper-case hex
+    digits as a real 4D server sends; records are ordered and addressed by the primary key.
     """
 
     def __init__(
