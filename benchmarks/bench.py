@@ -55,6 +55,9 @@ ROOT = BENCH.parent
 RESULTS = BENCH / "runs"
 DLT_VENV = BENCH / ".venv-dlt"
 MAPPINGS_DIR = ROOT / "include" / "mappings"
+ENGLISH_MAPPINGS = ROOT / "tests" / "mappings"
+"""The products and customers mappings over the simulator's Products and Customers, whose
+modified dates carry the time of day (the shipped ones read the day-only 4D tables)."""
 SCHEMA_SQL = ROOT / "include" / "sql" / "demo_erp_schema.sql"
 PG = "host=127.0.0.1 port=5432 user=postgres"
 PG_URL = "postgresql://postgres:trust@127.0.0.1:5432"  # trust auth: dlt insists on a password
@@ -179,7 +182,7 @@ def simulator(products: int) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
         ready = Path(tmp) / "ready"
         command = [
             sys.executable, "-m", "erp_simulator", "--port", "0", "--seed", "42",
-            "--products", str(products), "--customers", "0",
+            "--products", str(products), "--customers", "0", "--artikel", "0", "--kunden", "0",
             "--anchor", ANCHOR.isoformat(), "--username", SIM_USER, "--password", SIM_PASSWORD,
             "--ready-file", str(ready),
         ]  # fmt: skip
@@ -244,11 +247,14 @@ def warm_window(url: str, window: tuple[datetime, datetime]) -> None:
 
 
 def mappings_for(page_size: int, tmp: Path) -> Path:
-    """The demo mapping folder, with sources.yaml's page_size replaced and products.yaml's
-    delete_policy removed, so erp-sync does the work the floor and dlt do (see README.md)."""
+    """The demo mapping folder reading Products (see ENGLISH_MAPPINGS), with sources.yaml's
+    page_size replaced and products.yaml's delete_policy removed, so erp-sync does the work the
+    floor and dlt do (see README.md)."""
     folder = tmp / f"mappings_{page_size}"
     if not folder.exists():
         shutil.copytree(MAPPINGS_DIR, folder)
+        for mapping in ENGLISH_MAPPINGS.glob("*.yaml"):
+            shutil.copy(mapping, folder / mapping.name)
         products = folder / "products.yaml"
         lines = products.read_text().splitlines(keepends=True)
         products.write_text("".join(li for li in lines if not li.startswith("delete_policy:")))

@@ -38,6 +38,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
     parser.add_argument("--products", type=int, default=1000)
     parser.add_argument("--customers", type=int, default=500)
+    parser.add_argument(
+        "--artikel",
+        type=int,
+        help="records of Artikel_Variante, the 4D products table (default: as many as --products)",
+    )
+    parser.add_argument(
+        "--kunden",
+        type=int,
+        help="records of Kunden, the 4D customers table (default: as many as --customers)",
+    )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
         "--anchor",
@@ -90,7 +100,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     anchor = args.anchor or datetime.now().replace(second=0, microsecond=0)
     dataset = Dataset.generate(
-        seed=args.seed, anchor=anchor, products=args.products, customers=args.customers
+        seed=args.seed,
+        anchor=anchor,
+        products=args.products,
+        customers=args.customers,
+        artikel=args.artikel,
+        kunden=args.kunden,
     )
     stopping = threading.Event()
 

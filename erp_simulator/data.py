@@ -6,19 +6,33 @@ consistent while tests change data between pages.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from erp_simulator.generator import generate_customers, generate_products
+from erp_simulator.generator import (
+    generate_artikel_varianten,
+    generate_customers,
+    generate_kunden,
+    generate_products,
+)
 from erp_simulator.index import TableIndex
 from erp_simulator.values import catalog_type
 
 Record = dict[str, Any]
 
-PRIMARY_KEYS: dict[str, str] = {"Products": "product_id", "Customers": "customer_id"}
+PRIMARY_KEYS: dict[str, str] = {
+    "Products": "product_id",
+    "Customers": "customer_id",
+    "Artikel_Variante": "ID",
+    "Kunden": "KundenNr",
+}
+HEX_KEY_TABLES = frozenset({"Artikel_Variante", "Kunden"})
+"""Tables whose ``__KEY`` is what a real 4D server sends, 32 upper-case hex digits, not the value
+of the primary key attribute."""
 BOOKKEEPING = ("__KEY", "__STAMP", "__TIMESTAMP")
 DEFAULT_ANCHOR = datetime(2026, 3, 1, 6, 0, 0)
 
@@ -40,11 +54,18 @@ class Dataset:
     Each table knows its attributes (its dataclass's schema, as 4D does): the fields declared for
     it and every field a stored record ever had; a query naming another attribute is an error.
     ``__KEY``, ``__STAMP`` and ``__TIMESTAMP`` travel with every entity but are no attributes.
+    ``__KEY`` is the primary key's value, or for the tables in ``hex_keys`` 32 upper-case hex
+    digits as a real 4D server sends; records are ordered and addressed by the primary key.
     """
 
-    def __init__(self, primary_keys: Mapping[str, str] = PRIMARY_KEYS) -> None:
+    def __init__(
+        self,
+        primary_keys: Mapping[str, str] = PRIMARY_KEYS,
+        hex_keys: Iterable[str] = HEX_KEY_TABLES,
+    ) -> None:
         self._lock = threading.Lock()
         self._primary_keys = dict(primary_keys)
+        self._hex_keys = frozenset(hex_keys) & set(self._primary_keys)
         self._names = {name.lower(): name for name in self._primary_keys}
         self._records: dict[str, dict[str, Record]] = {name: {} for name in self._primary_keys}
         self._sorted_keys: dict[str, list[str] | None] = dict.fromkeys(self._primary_keys)
@@ -62,14 +83,26 @@ class Dataset:
         anchor: datetime = DEFAULT_ANCHOR,
         products: int = 1000,
         customers: int = 500,
+        artikel: int | None = None,
+        kunden: int | None = None,
     ) -> Dataset:
-        """Build the standard Products/Customers data set, deterministic for seed and anchor."""
+        """Build the standard data set, deterministic for seed and anchor: Products and Customers,
+        and the same records as the 4D server holds them in Artikel_Variante and Kunden (as
+        many as Products and Customers unless ``artikel`` or ``kunden`` say otherwise)."""
         dataset = cls()
-        # A generated record's fields are the table's schema, declared even for an empty table.
-        dataset.declare("Products", generate_products(seed, anchor, 1)[0])
-        dataset.declare("Customers", generate_customers(seed, anchor, 1)[0])
-        dataset.upsert("Products", generate_products(seed, anchor, products))
-        dataset.upsert("Customers", generate_customers(seed, anchor, customers))
+        for table, generate, count in (
+            ("Products", generate_products, products),
+            ("Customers", generate_customers, customers),
+            (
+                "Artikel_Variante",
+                generate_artikel_varianten,
+                products if artikel is None else artikel,
+            ),
+            ("Kunden", generate_kunden, customers if kunden is None else kunden),
+        ):
+            # A generated record's fields are the table's schema, declared even for an empty table.
+            dataset.declare(table, generate(seed, anchor, 1)[0])
+            dataset.upsert(table, generate(seed, anchor, count))
         return dataset
 
     def add_table(self, table: str, primary_key: str) -> None:
@@ -239,11 +272,22 @@ class Dataset:
             existing = current.get(key)
             if existing is None:
                 self._sorted_keys[name] = None
-                existing = {"__KEY": key, "__STAMP": 0, self._primary_keys[name]: key}
+                existing = {
+                    "__KEY": self._entity_key(name, key),
+                    "__STAMP": 0,
+                    self._primary_keys[name]: key,
+                }
             current[key] = {**existing, **fields, "__STAMP": existing["__STAMP"] + 1}
             self._stamp += 1
         if prepared:
             self._ordered[name] = None
+
+    def _entity_key(self, name: str, key: str) -> str:
+        """The ``__KEY`` of a new record: its primary key, or for a table in ``hex_keys`` 32
+        upper-case hex digits derived from it (stable across runs, as a stored key is)."""
+        if name not in self._hex_keys:
+            return key
+        return hashlib.md5(f"{name}:{key}".encode(), usedforsecurity=False).hexdigest().upper()
 
     def _split_key(self, name: str, record: Mapping[str, Any]) -> tuple[str, Record]:
         """Validate a record and return (key, fields without the bookkeeping attributes)."""

@@ -1,5 +1,9 @@
 """Deterministic fake records for the simulated ERP tables.
 
+``Products`` and ``Customers`` use English attributes and ISO timestamps; ``Artikel_Variante`` and
+``Kunden`` are the same records as the real 4D server holds them (German attributes, ``D!M!Y``
+dates, a day-only ``modified_date``).
+
 The same seed and anchor always produce the same records, so demos and tests can rely on
 exact values without storing fixtures.
 """
@@ -14,6 +18,8 @@ TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S"
 MODIFIED_WINDOW = timedelta(days=30)
 CREATED_SPREAD = timedelta(days=3 * 365)
 DESCRIPTION_LENGTH = 80
+EMPTY_DATE = "0!0!0"
+"""4D's empty date: a date attribute that holds no date."""
 
 _ADJECTIVES = (
     "Compact", "Classic", "Deluxe", "Ergonomic", "Heavy-Duty", "Lightweight", "Modular",
@@ -141,6 +147,75 @@ def generate_customers(seed: int, anchor: datetime, count: int) -> list[dict[str
                 "credit_limit": f"{rng.choice(_CREDIT_LIMITS):.2f}",
                 "is_active": rng.random() < 0.95,
                 "created_date": created,
+                "modified_date": modified,
+            }
+        )
+    return records
+
+
+def four_d_date(value: datetime, *, padded: bool = False) -> str:
+    """A day as 4D sends a date: ``D!M!Y`` text, day and month with or without a leading zero."""
+    if padded:
+        return f"{value.day:02d}!{value.month:02d}!{value.year}"
+    return f"{value.day}!{value.month}!{value.year}"
+
+
+def _four_d_dates(rng: random.Random, record: dict[str, object]) -> tuple[str, str]:
+    """(``Erstellt``, ``modified_date``) of a German record: the days of its English twin's
+    dates; about 12 % have the empty date ``0!0!0`` as ``Erstellt``."""
+    padded = rng.random() < 0.5
+    created = datetime.fromisoformat(str(record["created_date"]))
+    modified = datetime.fromisoformat(str(record["modified_date"]))
+    erstellt = EMPTY_DATE if rng.random() < 0.12 else four_d_date(created, padded=padded)
+    return erstellt, four_d_date(modified, padded=padded)
+
+
+def generate_artikel_varianten(seed: int, anchor: datetime, count: int) -> list[dict[str, object]]:
+    """Generate `count` ``Artikel_Variante`` records as the legacy 4D server holds them: German
+    attributes, primary key ``ID``, the article number (``Nummer``) of the Products record with
+    the same position, the price as text, 4D dates and a day-only ``modified_date``."""
+    rng = random.Random(f"{seed}:Artikel_Variante")
+    records: list[dict[str, object]] = []
+    for number, product in enumerate(generate_products(seed, anchor, count), start=1):
+        erstellt, modified = _four_d_dates(rng, product)
+        records.append(
+            {
+                "ID": f"AV{number:07d}",
+                "Nummer": product["product_id"],
+                "Bezeichnung": product["name"],
+                "Beschreibung": product["description"],
+                "Preis": product["price"],
+                "Bestand": product["stock"],
+                "EAN": product["ean"],
+                "Gewicht": product["weight"],
+                "Kategorie": product["category"],
+                "Aktiv": product["is_active"],
+                "Erstellt": erstellt,
+                "modified_date": modified,
+            }
+        )
+    return records
+
+
+def generate_kunden(seed: int, anchor: datetime, count: int) -> list[dict[str, object]]:
+    """Generate `count` ``Kunden`` records as the legacy 4D server holds them: German attributes,
+    primary key ``KundenNr`` (the customer number of the Customers record with the same
+    position), the credit limit as text, 4D dates and a day-only ``modified_date``."""
+    rng = random.Random(f"{seed}:Kunden")
+    records: list[dict[str, object]] = []
+    for customer in generate_customers(seed, anchor, count):
+        erstellt, modified = _four_d_dates(rng, customer)
+        records.append(
+            {
+                "KundenNr": customer["customer_id"],
+                "Name": customer["name"],
+                "EMail": customer["email"],
+                "Telefon": customer["phone"],
+                "Ort": customer["city"],
+                "Land": customer["country"],
+                "Kreditlimit": customer["credit_limit"],
+                "Aktiv": customer["is_active"],
+                "Erstellt": erstellt,
                 "modified_date": modified,
             }
         )

@@ -34,6 +34,7 @@ from typing import Any
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?")
 _FOUR_D_DATE = re.compile(r"(\d{1,2})!(\d{1,2})!(\d{4})")
 _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}!\d{1,2}!\d{4}")
+FOUR_D_EMPTY_DATE = "0!0!0"
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
@@ -264,7 +265,7 @@ def catalog_type(value: Any) -> str:
         return "number"
     if isinstance(value, dict | list):
         return "object"
-    if value == "0!0!0" or (
+    if value == FOUR_D_EMPTY_DATE or (
         isinstance(value, str) and _DATE_ONLY.fullmatch(value) and as_datetime(value) is not None
     ):
         return "date"

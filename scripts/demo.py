@@ -130,20 +130,15 @@ def airflow(env: dict[str, str], *args: str, log_name: str) -> None:
         raise SystemExit(f"airflow {' '.join(args)} failed; log: {log_path}\n{tail}")
 
 
-def change_source(url: str, table: str, keys: list[str], moment: datetime) -> None:
-    """Change records in the source with a modified date inside the next incremental window."""
-    local = moment.astimezone(ZoneInfo("Europe/Berlin")).replace(tzinfo=None)
+def change_source(
+    url: str, table: str, keys: list[str], moment: datetime, changes: dict[str, object]
+) -> None:
+    """Set ``changes`` on records of a 4D table, dated the local day of ``moment``: their
+    ``modified_date`` is a day-only 4D date (``D!M!Y``), as the real server keeps it."""
+    local = moment.astimezone(ZoneInfo("Europe/Berlin"))
     body = json.dumps(
-        {"keys": keys, "modified_date": local.isoformat(timespec="seconds"), "set": {"stock": 7}}
+        {"keys": keys, "modified_date": f"{local.day}!{local.month}!{local.year}", "set": changes}
     )
-    if table == "Customers":
-        body = json.dumps(
-            {
-                "keys": keys,
-                "modified_date": local.isoformat(timespec="seconds"),
-                "set": {"credit_limit": "7500.00"},
-            }
-        )
     request = urllib.request.Request(
         f"{url}/control/{table}/touch",
         data=body.encode(),
@@ -162,7 +157,8 @@ def source_records(url: str, table: str) -> list[dict]:
 
 
 def verify(project: Project, dsn: str, url: str) -> list[tuple[str, int, int, int]]:
-    """Compare each target table with the source's records after transforms, value by value."""
+    """Compare each legacy ERP mapping's target table with its 4D table's records after
+    transforms, value by value."""
     results = []
     with psycopg.connect(dsn) as conn:
         for name, mapping in sorted(project.mappings.items()):
@@ -187,7 +183,7 @@ def verify(project: Project, dsn: str, url: str) -> list[tuple[str, int, int, in
             matching = sum(
                 1 for key, row in expected.items() if _same(row, actual.get(key), columns)
             )
-            results.append((name, len(expected), len(actual), matching))
+            results.append((f"{name} ({mapping.endpoint})", len(expected), len(actual), matching))
     return results
 
 
@@ -279,15 +275,16 @@ def main() -> int:
         window_end = now.replace(second=0, microsecond=0) - timedelta(minutes=now.minute % 5 + 5)
         window_start = window_end - timedelta(minutes=5)
         rng = random.Random(42)
-        for mapping_name, table, prefix, total in (
-            ("products", "Products", "P", args.products),
-            ("customers", "Customers", "C", args.customers),
+        for mapping_name, table, prefix, total, changes in (
+            ("products", "Artikel_Variante", "AV", args.products, {"Bestand": 7}),
+            ("customers", "Kunden", "C", args.customers, {"Kreditlimit": "7500.00"}),
         ):
             picks = rng.sample(range(1, total + 1), min(args.changes, total))
             keys = [f"{prefix}{number:07d}" for number in picks]
-            change_source(url, table, keys, window_start + timedelta(seconds=rng.randint(0, 299)))
+            moment = window_start + timedelta(seconds=rng.randint(0, 299))
+            change_source(url, table, keys, moment, changes)
             print(
-                f"- changed {len(keys)} {table.lower()} in the source, then "
+                f"- changed {len(keys)} records of {table} in the source, then "
                 f"airflow dags test sync_{mapping_name} {window_end.isoformat()} "
                 f"(data interval {window_start:%H:%M}-{window_end:%H:%M} UTC)"
             )

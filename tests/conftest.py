@@ -15,6 +15,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from legacy_mappings import copy_test_mappings
 
 from erp_simulator import Dataset, SimulatorServer
 from sync_operators.common.connection import ConnectionInfo
@@ -111,10 +112,17 @@ def legacy_connection(simulator: SimulatorServer) -> ConnectionInfo:
     )
 
 
+@pytest.fixture(scope="session")
+def suite_mappings_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo mapping folder as the suite runs it (see :func:`copy_test_mappings`)."""
+    return copy_test_mappings(tmp_path_factory.mktemp("suite-mappings") / "mappings")
+
+
 @pytest.fixture
-def project() -> Project:
-    """The demo mapping folder."""
-    loaded = load_project(MAPPINGS_DIR)
+def project(suite_mappings_dir: Path) -> Project:
+    """The demo mapping folder as the suite runs it: products and customers from the
+    simulator's Products and Customers tables."""
+    loaded = load_project(suite_mappings_dir)
     assert not loaded.errors, loaded.errors
     return loaded
 

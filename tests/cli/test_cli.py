@@ -15,6 +15,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from legacy_mappings import suite_mapping_path
 from psycopg.rows import dict_row
 
 from erp_simulator import SimulatorServer
@@ -23,18 +24,17 @@ from sync_operators.pipeline import SyncJob
 from sync_operators.project import load_project
 
 ROOT = Path(__file__).resolve().parents[2]
-MAPPINGS_DIR = ROOT / "include" / "mappings"
 JobFactory = Callable[..., SyncJob]
 FOLDER_FILES = ("sources.yaml", "targets.yaml", "customers.yaml", "products.yaml")
 
 
 @pytest.fixture
 def mappings(tmp_path: Path) -> Path:
-    """The legacy ERP part of the demo mappings: customers and products."""
+    """The legacy ERP part of the demo mappings as the suite runs them: customers and products."""
     folder = tmp_path / "mappings"
     folder.mkdir()
     for name in FOLDER_FILES:
-        shutil.copy(MAPPINGS_DIR / name, folder / name)
+        shutil.copy(suite_mapping_path(name), folder / name)
     return folder
 
 

@@ -88,7 +88,7 @@ def test_demo_folder_loads_without_errors() -> None:
     assert project.target_of(products).db_schema == "public"
     assert products.key_columns == ["legacy_id"]
     assert products.lookback == timedelta(minutes=2)
-    assert products.fields["price"].target_field == "base_price"
+    assert products.fields["Preis"].target_field == "base_price"
 
 
 def test_model_label_becomes_django_table_name() -> None:
@@ -116,7 +116,7 @@ def test_unknown_transform_names_file_and_key_path(tmp_path: Path) -> None:
 
     message = only_error(project, products)
     assert message.startswith(f"{products}: ")
-    assert "fields.price.transform: unknown transform 'to_decimall'" in message
+    assert "fields.Preis.transform: unknown transform 'to_decimall'" in message
     assert "did you mean 'to_decimal'?" in message
 
 
@@ -133,7 +133,7 @@ def test_a_default_must_be_one_value(tmp_path: Path, default: str, kind: str) ->
 
     message = only_error(load_project(folder), products)
 
-    assert message.startswith(f"{products}: fields.stock.default: is {kind}; a default fills one")
+    assert message.startswith(f"{products}: fields.Bestand.default: is {kind}; a default fills one")
 
 
 def test_error_path_is_relative_below_working_directory(
@@ -145,7 +145,7 @@ def test_error_path_is_relative_below_working_directory(
 
     message = only_error(load_project(folder), folder / "products.yaml")
 
-    assert message.startswith("mappings/products.yaml: fields.price.transform: unknown transform")
+    assert message.startswith("mappings/products.yaml: fields.Preis.transform: unknown transform")
 
 
 def test_unknown_transform_in_a_list_names_the_step(tmp_path: Path) -> None:
@@ -155,14 +155,14 @@ def test_unknown_transform_in_a_list_names_the_step(tmp_path: Path) -> None:
 
     message = only_error(load_project(folder), customers)
 
-    assert "fields.email.transform: transform step 2: unknown transform 'lowr'" in message
+    assert "fields.EMail.transform: transform step 2: unknown transform 'lowr'" in message
 
 
 @pytest.mark.parametrize(
     ("old", "new", "key_path"),
     [
         ("lookback: 2m\n", "lookback: 2m\nlookbak: 5m\n", "lookbak"),
-        ("required: true}", "requird: true}", "fields.name.requird"),
+        ("required: true}", "requird: true}", "fields.Bezeichnung.requird"),
     ],
 )
 def test_unknown_keys_are_rejected(tmp_path: Path, old: str, new: str, key_path: str) -> None:
@@ -190,9 +190,9 @@ def test_unknown_source_option_is_rejected(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("old", "new", "key_path"),
     [
-        ("endpoint: Products\n", "", "endpoint"),
+        ("endpoint: Artikel_Variante\n", "", "endpoint"),
         ("source: legacy_erp\n", "", "source"),
-        ("key: product_id\n", "", "key"),
+        ("key: Nummer\n", "", "key"),
         ("{target_field: base_price, transform: to_decimal}", "{transform: to_decimal}", None),
     ],
 )
@@ -205,7 +205,7 @@ def test_missing_required_keys_are_reported(
 
     message = only_error(load_project(folder), products)
 
-    expected = key_path or "fields.price.target_field"
+    expected = key_path or "fields.Preis.target_field"
     assert message == f"{products}: {expected}: required key is missing"
 
 
@@ -256,7 +256,7 @@ def test_unknown_source_lists_every_defined_source(tmp_path: Path) -> None:
 def test_key_field_must_be_mapped(tmp_path: Path) -> None:
     folder = copy_mappings(tmp_path)
     products = folder / "products.yaml"
-    edit(products, "key: product_id", "key: sku")
+    edit(products, "key: Nummer", "key: sku")
 
     message = only_error(load_project(folder), products)
 
@@ -297,11 +297,11 @@ def test_duplicate_keys_inside_fields_are_rejected(tmp_path: Path) -> None:
     folder = copy_mappings(tmp_path)
     products = folder / "products.yaml"
     text = products.read_text()
-    products.write_text(text.replace("fields:\n", "fields:\n  ean: {target_field: ean}\n", 1))
+    products.write_text(text.replace("fields:\n", "fields:\n  EAN: {target_field: ean}\n", 1))
 
     message = only_error(load_project(folder), products)
 
-    assert "duplicate key 'ean'" in message
+    assert "duplicate key 'EAN'" in message
 
 
 def test_invalid_yaml_is_reported_with_the_file(tmp_path: Path) -> None:
@@ -468,27 +468,27 @@ def test_null_values_load_from_sources_yaml_and_a_mapping_field(tmp_path: Path) 
     )
     edit(
         folder / "products.yaml",
-        "ean: {target_field: ean, transform: strip}",
-        'ean: {target_field: ean, transform: strip, null_values: ["-"]}',
+        "EAN: {target_field: ean, transform: strip}",
+        'EAN: {target_field: ean, transform: strip, null_values: ["-"]}',
     )
 
     project = load_project(folder)
 
     assert not project.errors, project.errors
     assert project.sources["legacy_erp"].null_values == ["0!0!0", ""]
-    assert project.mappings["products"].fields["ean"].null_values == ["-"]
-    assert project.mappings["products"].fields["name"].null_values is None
+    assert project.mappings["products"].fields["EAN"].null_values == ["-"]
+    assert project.mappings["products"].fields["Bezeichnung"].null_values is None
 
 
 def test_null_values_must_be_texts(tmp_path: Path) -> None:
     folder = copy_mappings(tmp_path)
     edit(
         folder / "products.yaml",
-        "ean: {target_field: ean, transform: strip}",
-        "ean: {target_field: ean, transform: strip, null_values: 0}",
+        "EAN: {target_field: ean, transform: strip}",
+        "EAN: {target_field: ean, transform: strip, null_values: 0}",
     )
 
-    assert "fields.ean.null_values" in " ".join(error_texts(load_project(folder)))
+    assert "fields.EAN.null_values" in " ".join(error_texts(load_project(folder)))
 
 
 @pytest.mark.parametrize(
@@ -559,7 +559,7 @@ def test_depends_on_unknown_mapping_is_reported(tmp_path: Path) -> None:
 def test_depends_on_broken_mapping_is_reported(tmp_path: Path) -> None:
     folder = copy_mappings(tmp_path)
     append(folder / "products.yaml", "depends_on: [customers]\n")
-    edit(folder / "customers.yaml", "endpoint: Customers\n", "")
+    edit(folder / "customers.yaml", "endpoint: Kunden\n", "")
 
     project = load_project(folder)
 
@@ -606,7 +606,7 @@ def test_identifier_longer_than_63_bytes_is_rejected(tmp_path: Path) -> None:
 
     message = only_error(load_project(folder), products)
 
-    assert message.startswith(f"{products}: fields.ean.target_field: ")
+    assert message.startswith(f"{products}: fields.EAN.target_field: ")
     assert "63-byte limit" in message
 
 

@@ -65,12 +65,12 @@ def test_an_extractor_module_that_raises_on_import_breaks_only_its_source(
     ("old", "new", "key_path"),
     [
         (
-            "lookback: 2m\n",
-            "lookback: 2m\nmodified_field: \"modified_date>='' OR x\"\n",
+            "modified_field: modified_date\n",
+            "modified_field: \"modified_date>='' OR x\"\n",
             "modified_field",
         ),
-        ("  price:", "  'price OR 1=1':", "fields"),
-        ("  price:", '  "price\\n":', "fields"),
+        ("  Preis:", "  'Preis OR 1=1':", "fields"),
+        ("  Preis:", '  "Preis\\n":', "fields"),
     ],
     ids=["modified_field", "source field", "source field with a newline"],
 )
@@ -110,8 +110,8 @@ def test_key_attribute_option_must_be_an_attribute_name(tmp_path: Path) -> None:
         ),
         (
             "products.yaml",
-            "lookback: 2m\n",
-            "lookback: 2m\noptions: {extract: {modified_field: \"modified_date>='' OR x\"}}\n",
+            "  extract: {modified_granularity: day}\n",
+            "  extract: {modified_granularity: day, modified_field: \"modified_date>='' OR x\"}\n",
             "options.extract.modified_field",
         ),
     ],
@@ -134,8 +134,8 @@ def test_modified_field_options_must_be_attribute_names(
 def test_nested_and_dunder_attribute_names_stay_valid(tmp_path: Path) -> None:
     folder = copy_mappings(tmp_path)
     edit(folder / "sources.yaml", "page_size: 1000", "page_size: 1000\n    key_attribute: __ID")
-    append(folder / "products.yaml", "modified_field: meta.modified_date\n")
-    edit(folder / "products.yaml", "  price:", "  prices[0].gross:")
+    edit(folder / "products.yaml", "modified_field: modified_date\n", "modified_field: meta.date\n")
+    edit(folder / "products.yaml", "  Preis:", "  prices[0].gross:")
 
     project = load_project(folder)
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from pathlib import Path
 
 import pytest
+from legacy_mappings import copy_test_mappings
 
 ROOT = Path(__file__).resolve().parents[2]
 DAGS_DIR = ROOT / "dags"
@@ -42,7 +42,6 @@ def dag_bag() -> object:
 
 @pytest.fixture
 def mappings_copy(tmp_path: Path) -> Path:
-    """A writable copy of the demo mappings folder."""
-    target = tmp_path / "mappings"
-    shutil.copytree(MAPPINGS_DIR, target)
-    return target
+    """A writable copy of the demo mappings folder as the suite runs it (products and customers
+    from the simulator's Products and Customers)."""
+    return copy_test_mappings(tmp_path / "mappings")

@@ -11,6 +11,7 @@ from typing import Any
 
 import psycopg
 import yaml
+from legacy_mappings import suite_mapping_path
 
 from sync_operators.config.loading import Project
 from sync_operators.pipeline import SyncJob
@@ -35,7 +36,7 @@ def legacy_mappings(target: Path, **options: Any) -> Path:
     sources need connections of their own), the source's options updated with ``options``."""
     target.mkdir(parents=True)
     for name in ("products.yaml", "customers.yaml"):
-        shutil.copy(MAPPINGS_DIR / name, target / name)
+        shutil.copy(suite_mapping_path(name), target / name)
     sources = yaml.safe_load((MAPPINGS_DIR / "sources.yaml").read_text())
     legacy = sources["legacy_erp"]
     legacy["options"].update(options)

@@ -7,6 +7,7 @@ The job is built the way tests/conftest.py builds it; the load needs no source c
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 
 import psycopg
@@ -15,12 +16,14 @@ from sync_operators.pipeline import SyncJob
 from sync_operators.project import load_project
 from sync_operators.state.log import RunIdentity
 
-MAPPINGS_DIR = Path(__file__).resolve().parents[2] / "include" / "mappings"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from legacy_mappings import copy_test_mappings
 
 
 def main(dsn: str, mapping: str, dag_id: str, run_id: str) -> None:
     """Load the run's typed staging table into the target."""
-    project = load_project(MAPPINGS_DIR)
+    project = load_project(copy_test_mappings(Path(tempfile.mkdtemp()) / "mappings"))
     job = SyncJob(
         project=project,
         mapping=project.mapping(mapping),

@@ -35,13 +35,27 @@ SOURCE_OPTIONS = {
 }
 
 
+MODEL_FIELDS = {
+    "product_id": {"target_field": "legacy_id", "transform": "strip"},
+    "name": {"target_field": "name", "transform": "strip", "required": True},
+    "price": {"target_field": "base_price", "transform": "to_decimal"},
+    "stock": {"target_field": "stock", "transform": "to_int", "default": 0},
+    "is_active": {"target_field": "is_active", "transform": "to_bool", "default": True},
+    "modified_date": {"target_field": "legacy_modified", "transform": "to_datetime"},
+}
+"""The fields of the simulator's Products table (timestamps to the second) the model compares."""
+
+
 def model_project(project: Project) -> Project:
-    """The demo project as the model check runs it: the products mapping as shipped (lookback,
-    soft deletes) but with the mass-delete guard open, so a full sync's deletes are predictable
-    from the model alone; the legacy source with small pages and quick retries."""
+    """The demo project as the model check runs it: the products mapping as shipped (target,
+    lookback, soft deletes), but reading the simulator's Products table, whose modified dates
+    carry the time of day, so histories of minutes can be told apart; the mass-delete guard
+    open, so a full sync's deletes are predictable from the model alone; the legacy source with
+    small pages and quick retries."""
     mapping = project.mappings[MAPPING]
     document = mapping.model_dump(by_alias=True, exclude_unset=True)
     document["delete_policy"] = {**document["delete_policy"], "max_delete_fraction": 1.0}
+    document.update(endpoint="Products", key=["product_id"], fields=MODEL_FIELDS, options={})
     source = project.source_of(mapping)
     changed = source.model_copy(update={"options": {**source.options, **SOURCE_OPTIONS}})
     return dataclasses.replace(

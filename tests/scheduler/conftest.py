@@ -13,6 +13,7 @@ import psycopg
 import pytest
 from airflow_stack import PG_ADMIN_DSN, ROOT, AirflowStack
 from consumer_dag import CONSUMER_DAG_ID, consumer_dag_source
+from legacy_mappings import suite_mapping_path
 
 from erp_simulator import Dataset, SimulatorServer
 from sync_operators.assets import table_asset_uri
@@ -29,11 +30,12 @@ def _admin() -> psycopg.Connection:
 
 @pytest.fixture(scope="module")
 def stack_mappings(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Sources, targets, customers and products; products depend on customers, so the nightly
-    DAG orders their groups."""
+    """Sources, targets, customers and products (as the suite runs them, over the simulator's
+    Products and Customers); products depend on customers, so the nightly DAG orders their
+    groups."""
     folder = tmp_path_factory.mktemp("mappings")
     for name in MAPPINGS:
-        shutil.copy(ROOT / "include" / "mappings" / name, folder / name)
+        shutil.copy(suite_mapping_path(name), folder / name)
     products = folder / "products.yaml"
     products.write_text(products.read_text() + "depends_on: [customers]\n")
     assert not load_project(folder).errors

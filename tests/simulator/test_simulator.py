@@ -325,7 +325,7 @@ def test_control_endpoints(server: SimulatorServer, session: requests.Session) -
     assert len(control(server, "Customers/all")) == 30
     fetch(session, server, "Customers", top=10)
     stats = control(server, "stats")
-    assert stats["pages"] == {"Products": 0, "Customers": 1}
+    assert stats["pages"] == {"Products": 0, "Customers": 1, "Artikel_Variante": 0, "Kunden": 0}
     assert stats["requests"] == 2
     assert stats["sessions"] == 1
     bad = requests.post(f"{server.url}/control/Customers/upsert", data="{", timeout=5)

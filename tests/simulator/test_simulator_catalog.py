@@ -37,7 +37,7 @@ def test_catalog_lists_the_dataclasses(server: SimulatorServer, session: request
 
     assert response.status_code == 200
     classes = {entry["name"]: entry for entry in response.json()["dataClasses"]}
-    assert set(classes) == {"Products", "Customers"}
+    assert set(classes) == {"Products", "Customers", "Artikel_Variante", "Kunden"}
     assert classes["Products"]["uri"] == "/rest/$catalog/Products"
     assert classes["Products"]["dataURI"] == "/rest/Products"
 
