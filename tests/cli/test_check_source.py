@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from legacy_mappings import suite_mapping_path
 
 from erp_simulator import SimulatorServer
 
@@ -25,11 +26,12 @@ FOLDER_FILES = ("sources.yaml", "targets.yaml", "customers.yaml", "products.yaml
 
 @pytest.fixture
 def mappings(tmp_path: Path) -> Path:
-    """The legacy ERP part of the demo mappings: customers and products."""
+    """The legacy ERP part of the suite's mappings: customers and products over the simulator's
+    English tables (see ``tests/legacy_mappings.py``)."""
     folder = tmp_path / "mappings"
     folder.mkdir()
     for name in FOLDER_FILES:
-        shutil.copy(MAPPINGS_DIR / name, folder / name)
+        shutil.copy(suite_mapping_path(name), folder / name)
     return folder
 
 
@@ -65,7 +67,7 @@ def test_a_healthy_source_is_described_and_exits_0(
     out = result.stdout
     assert f"server          {simulator.url}/rest reached, session opened" in out
     assert "session cookie  WASID4D" in out
-    assert "$catalog        2 dataclasses: Customers, Products" in out
+    assert "$catalog        4 dataclasses: Artikel_Variante, Customers, Kunden, Products" in out
     assert "key attribute   product_id (from $catalog/Products)" in out
     assert (
         "modified field  modified_date: catalog type string; modified_granularity: timestamp" in out
@@ -192,3 +194,17 @@ def test_other_sources_and_unknown_names_are_refused(mappings: Path) -> None:
     unknown = check_source(mappings, "legacy")
     assert unknown.returncode == 2
     assert "unknown source 'legacy'" in unknown.stderr
+
+
+def test_the_shipped_mappings_meet_no_problem_on_the_4d_tables(
+    tmp_path: Path, simulator: SimulatorServer
+) -> None:
+    folder = tmp_path / "shipped"
+    folder.mkdir()
+    for name in FOLDER_FILES:
+        shutil.copy(MAPPINGS_DIR / name, folder / name)
+    result = check_source(folder, "legacy_erp", env=connection_env(simulator))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "(from $catalog/Artikel_Variante)" in result.stdout
+    assert "(from $catalog/Kunden)" in result.stdout
+    assert "OK: no problems found in 2 table(s)" in result.stdout

@@ -40,6 +40,8 @@ def rows(simulator: SimulatorServer) -> list[dict[str, Any]]:
         }
         for number in range(44)
     ]
+    # A 4D date attribute (the generated products hold timestamps, which 4D keeps as text).
+    simulator.dataset.declare("Products", {"created_date": "1!1!1991"})
     simulator.dataset.upsert("Products", records)
     return simulator.dataset.rows("Products")
 
