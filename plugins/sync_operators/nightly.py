@@ -1,7 +1,8 @@
 """When a scheduled nightly full sync starts too late to run: with catchup off, unpausing
 ``sync_full_nightly`` in the afternoon (or a scheduler back after a long outage) schedules the
 latest 02:00 slot at once, and a full sync of every source during business hours is rarely
-wanted. Such a run skips its groups and says why; manual runs and backfills always run.
+wanted. Such a run skips its groups and says why; manual runs, backfills and a run cleared to
+try again always run.
 """
 
 from __future__ import annotations
@@ -41,10 +42,12 @@ class LateStartGuard:
 
     max_delay: timedelta | None
 
-    def skip_reason(self, run_type: str, slot: datetime | None, started: datetime) -> str | None:
-        """Why a run should skip every group, or None to run: only scheduled runs that start
-        more than ``max_delay`` after their slot skip."""
-        if self.max_delay is None or run_type != "scheduled" or slot is None:
+    def skip_reason(
+        self, run_type: str, slot: datetime | None, started: datetime, try_number: int = 1
+    ) -> str | None:
+        """Why a run should skip every group, or None to run: only the first try of a scheduled
+        run that starts more than ``max_delay`` after its slot skips (clearing it runs it)."""
+        if self.max_delay is None or run_type != "scheduled" or slot is None or try_number > 1:
             return None
         delay = started - slot
         if delay <= self.max_delay:
@@ -54,6 +57,6 @@ class LateStartGuard:
             f"Skipping every mapping: this scheduled run of the {slot.isoformat()} slot started "
             f"at {started.isoformat(timespec='seconds')}, {late} late, more than "
             f"{MAX_DELAY_ENV}={format_duration(self.max_delay)} allows (the DAG was unpaused, or "
-            "the scheduler was down, after the slot). Trigger the DAG by hand for a full sync "
-            "now; the next slot runs as usual."
+            "the scheduler was down, after the slot). Clear this run or trigger the DAG by hand "
+            "for a full sync now; the next slot runs as usual."
         )

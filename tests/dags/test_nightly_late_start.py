@@ -27,6 +27,13 @@ SLOT = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
 
 
 @dataclass
+class TryStub:
+    """The attribute of a task instance the select task reads."""
+
+    try_number: int
+
+
+@dataclass
 class RunStub:
     """The attributes of a DagRun the select task reads."""
 
@@ -80,7 +87,15 @@ def test_the_reason_says_how_late_and_what_to_do() -> None:
     assert "13h30m late" in reason
     assert f"{MAX_DELAY_ENV}=4h" in reason
     assert "2026-12-07T02:00:00+00:00" in reason
-    assert "Trigger the DAG by hand" in reason
+    assert "Clear this run or trigger the DAG by hand" in reason
+
+
+def test_a_cleared_late_run_runs() -> None:
+    """Clearing the skipped run (its select task's second try) is how an operator runs it."""
+    guard = LateStartGuard(DEFAULT_MAX_DELAY)
+    late = SLOT + timedelta(hours=8)
+    assert guard.skip_reason("scheduled", SLOT, late, try_number=1) is not None
+    assert guard.skip_reason("scheduled", SLOT, late, try_number=2) is None
 
 
 def test_off_never_skips() -> None:
@@ -96,9 +111,10 @@ def nightly_select(mappings_dir: Path) -> SyncSelectOperator:
     return task
 
 
-def context_of(task: SyncSelectOperator, run: RunStub) -> dict[str, Any]:
-    """A task context holding the run and the DAG's default params."""
-    return {"dag_run": run, "params": ParamsDict(task.dag.params).dump()}
+def context_of(task: SyncSelectOperator, run: RunStub, try_number: int = 1) -> dict[str, Any]:
+    """A task context holding the run, the try and the DAG's default params."""
+    params = ParamsDict(task.dag.params).dump()
+    return {"dag_run": run, "ti": TryStub(try_number), "params": params}
 
 
 def test_the_select_task_of_a_late_scheduled_run_branches_to_nothing_and_logs_why(
@@ -121,7 +137,7 @@ def test_the_select_task_of_a_late_scheduled_run_branches_to_nothing_and_logs_wh
     assert f"{MAX_DELAY_ENV}=2h" in logged
 
 
-def test_the_select_task_runs_every_group_on_time_and_by_hand(
+def test_the_select_task_runs_every_group_on_time_by_hand_and_when_cleared(
     mappings_copy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv(MAX_DELAY_ENV, raising=False)
@@ -132,6 +148,8 @@ def test_the_select_task_runs_every_group_on_time_and_by_hand(
     by_hand = RunStub("manual", datetime.now(UTC) - timedelta(hours=12))
     for run in (on_time, by_hand):
         assert sorted(task.choose_branch(context_of(task, run)) or []) == every_group
+    cleared = RunStub("scheduled", datetime.now(UTC) - timedelta(hours=12))
+    assert sorted(task.choose_branch(context_of(task, cleared, 2)) or []) == every_group
 
 
 def test_a_bad_setting_is_reported_and_leaves_the_mapping_dags(

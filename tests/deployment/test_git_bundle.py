@@ -1,6 +1,7 @@
 """Deployment through a GitDagBundle: a real api-server, scheduler and dag-processor read dags/ and
 include/mappings/ from a local git repository; a commit that changes a mapping reaches the next
-run, and every DagRun's ``bundle_version`` names the commit it ran."""
+run, and every DagRun's ``bundle_version`` names the commit it ran. The same deployment shows the
+nightly DAG, unpaused long after its 02:00 slot, skipping the run the scheduler starts at once."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ SIM_USER = "sync-user"
 SIM_PASSWORD = "s3cret-pw"
 BUNDLE = "erp_sync"
 DAG_ID = "sync_customers"
+NIGHTLY_DAG_ID = "sync_full_nightly"
 MAPPING_FILES = ("sources.yaml", "targets.yaml", "customers.yaml")
 
 
@@ -54,10 +56,17 @@ def commit_all(repo: Path, message: str) -> str:
     return git(repo, "rev-parse", "HEAD")
 
 
-@pytest.fixture
-def dag_repo(tmp_path: Path) -> Path:
+def afternoon_zone(now: datetime) -> str:
+    """An Etc/GMT zone whose local time is between 14:00 and 15:00 at ``now``: its last 02:00 slot
+    lies about 12 hours back, whenever the test runs."""
+    offset = (14 - now.hour + 12) % 24 - 12
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+
+
+@pytest.fixture(scope="module")
+def dag_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A git repository laid out like the project: dags/ and include/mappings/ (customers)."""
-    repo = tmp_path / "erp-sync-deploy"
+    repo = tmp_path_factory.mktemp("repo") / "erp-sync-deploy"
     (repo / "dags").mkdir(parents=True)
     (repo / "include" / "mappings").mkdir(parents=True)
     for path in (ROOT / "dags").glob("*.py"):
@@ -72,7 +81,7 @@ def dag_repo(tmp_path: Path) -> Path:
     return repo
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def bundle_simulator() -> Iterator[SimulatorServer]:
     """The legacy ERP simulator, in this process."""
     dataset = Dataset.generate(seed=11, products=20, customers=80)
@@ -80,13 +89,16 @@ def bundle_simulator() -> Iterator[SimulatorServer]:
         yield server
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def bundle_stack(
-    tmp_path: Path, dag_repo: Path, bundle_simulator: SimulatorServer, erp_dsn: str
+    tmp_path_factory: pytest.TempPathFactory,
+    dag_repo: Path,
+    bundle_simulator: SimulatorServer,
+    module_erp_dsn: str,
 ) -> Iterator[AirflowStack]:
     """api-server, scheduler and dag-processor whose only DAG bundle is ``dag_repo``."""
-    database = erp_dsn.rsplit("=", 1)[1]
-    home = tmp_path / "airflow-home"
+    database = module_erp_dsn.rsplit("=", 1)[1]
+    home = tmp_path_factory.mktemp("airflow-home")
     bundles = [
         {
             "name": BUNDLE,
@@ -100,6 +112,7 @@ def bundle_stack(
             "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(bundles),
             "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_STORAGE_PATH": str(home / "bundles"),
             "ERP_SYNC_TASK_RETRIES": "0",
+            "ERP_SYNC_TIMEZONE": afternoon_zone(datetime.now(UTC)),
             "AIRFLOW_CONN_LEGACY_ERP_API": (
                 f"http://{SIM_USER}:{SIM_PASSWORD}@{bundle_simulator.host}:{bundle_simulator.port}"
             ),
@@ -108,7 +121,7 @@ def bundle_stack(
     )
     try:
         stack.start()
-        stack.wait_for_dags([DAG_ID])
+        stack.wait_for_dags([DAG_ID, NIGHTLY_DAG_ID])
         yield stack
     finally:
         stack.stop()
@@ -146,14 +159,14 @@ def cities(erp_dsn: str) -> dict[str, str]:
 
 
 def test_a_mapping_commit_reaches_the_next_run_under_its_bundle_version(
-    bundle_stack: AirflowStack, dag_repo: Path, erp_dsn: str
+    bundle_stack: AirflowStack, dag_repo: Path, module_erp_dsn: str
 ) -> None:
     first_commit = git(dag_repo, "rev-parse", "HEAD")
     wait_for_bundle_version(bundle_stack, first_commit)
     bundle_stack.unpause(DAG_ID)
     first = full_run(bundle_stack)
     assert first["bundle_version"] == first_commit
-    before = cities(erp_dsn)
+    before = cities(module_erp_dsn)
     assert len(before) == 80
     assert any(city != city.upper() for city in before.values()), before
 
@@ -167,10 +180,34 @@ def test_a_mapping_commit_reaches_the_next_run_under_its_bundle_version(
     wait_for_bundle_version(bundle_stack, second_commit)
     second = full_run(bundle_stack)
     assert second["bundle_version"] == second_commit
-    assert cities(erp_dsn) == {key: city.upper() for key, city in before.items()}
+    assert cities(module_erp_dsn) == {key: city.upper() for key, city in before.items()}
 
     details = bundle_stack.api("GET", f"/dags/{DAG_ID}/details").json()
     assert details["bundle_name"] == BUNDLE
     assert "city names in capitals" in details["doc_md"]
     earlier = bundle_stack.api("GET", f"/dags/{DAG_ID}/dagRuns/{first['dag_run_id']}").json()
     assert earlier["bundle_version"] == first_commit
+
+
+def test_the_nightly_dag_unpaused_in_the_afternoon_skips_its_catch_up_run(
+    bundle_stack: AirflowStack,
+) -> None:
+    """Catchup off schedules the last 02:00 slot at once; that run, 12 hours late, skips every
+    group, and the select task's log says why."""
+    bundle_stack.unpause(NIGHTLY_DAG_ID)
+    deadline = time.monotonic() + 90
+    while not (runs := bundle_stack.runs(NIGHTLY_DAG_ID)) and time.monotonic() < deadline:
+        time.sleep(1)
+    assert len(runs) == 1, runs
+    run = runs[0]
+    assert run["run_type"] == "scheduled"
+    state = bundle_stack.wait_for_run(NIGHTLY_DAG_ID, run["dag_run_id"], timeout=150)
+    assert state == "success", bundle_stack.failure_report(NIGHTLY_DAG_ID, run["dag_run_id"])
+
+    states = bundle_stack.task_states(NIGHTLY_DAG_ID, run["dag_run_id"])
+    assert states.pop("select") == "success"
+    assert states
+    assert set(states.values()) == {"skipped"}, states
+    log = bundle_stack.task_log(NIGHTLY_DAG_ID, run["dag_run_id"], "select")
+    assert "Skipping every mapping" in log
+    assert "ERP_SYNC_NIGHTLY_MAX_DELAY=4h" in log

@@ -53,6 +53,7 @@ class SyncSelectOperator(BaseBranchOperator):
             str(getattr(run_type, "value", run_type)),
             getattr(dag_run, "logical_date", None),
             datetime.now(UTC),
+            try_number=int(getattr(context.get("ti"), "try_number", 1) or 1),
         )
         if reason:
             self.log.warning(reason)
