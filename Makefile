@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 BENCH_SIZES ?= 100000 1000000
 BENCH_REPEAT ?= 3
 
-.PHONY: venv lint format test test-unit check-model demo simulator bench clean
+.PHONY: venv lint format test test-unit check-model demo simulator bench bench-scale clean
 
 venv: $(STAMP)
 
@@ -49,6 +49,10 @@ demo: venv
 bench: venv
 	scripts/ensure_postgres.sh
 	$(BIN)/python benchmarks/bench.py --sizes "$(BENCH_SIZES)" --repeat $(BENCH_REPEAT) $(BENCH_ARGS)
+
+# Parse time of 10, 50 and 200 generated mappings (benchmarks/README.md, "Many mappings").
+bench-scale: venv
+	$(BIN)/python benchmarks/scale.py $(BENCH_ARGS)
 
 simulator: venv
 	$(BIN)/python -m erp_simulator --port 8765 --username demo --password demo

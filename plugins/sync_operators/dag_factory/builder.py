@@ -20,6 +20,7 @@ from sync_operators.config.models import MappingConfig
 from sync_operators.config.ordering import dependency_order
 from sync_operators.dag_factory.params import mapping_params, nightly_params
 from sync_operators.dag_factory.schedules import NIGHTLY_DAG_ID, NIGHTLY_SCHEDULE
+from sync_operators.nightly import nightly_max_delay
 from sync_operators.notify import mapping_notifiers, nightly_notifiers
 from sync_operators.operators import (
     SyncCleanupOperator,
@@ -130,7 +131,9 @@ def build_nightly_dag(project: Project, mappings_dir: str) -> DAG:
         doc_md=(
             "Full sync of every mapping, each in its own task group, at 02:00. Trigger it with "
             "`mappings`, `entity_types` or `sources` to sync a selection; the other groups are "
-            "skipped."
+            "skipped. A scheduled run that starts more than `ERP_SYNC_NIGHTLY_MAX_DELAY` "
+            "(default 4h) after 02:00, e.g. right after an unpause in the afternoon, skips "
+            "every group and says why in the `select` task's log."
         ),
         schedule=CronTriggerTimetable(NIGHTLY_SCHEDULE, timezone=schedule_timezone()),
         start_date=START_DATE,
@@ -160,6 +163,7 @@ def build_nightly_dag(project: Project, mappings_dir: str) -> DAG:
             task_id="select",
             mappings={m.name: m for m in mappings},
             entry_tasks={name: [t.task_id for t in tasks] for name, tasks in entry_tasks.items()},
+            max_start_delay=nightly_max_delay(),
         )
         for tasks in entry_tasks.values():
             select >> tasks
