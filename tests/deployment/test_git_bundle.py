@@ -173,7 +173,7 @@ def test_a_mapping_commit_reaches_the_next_run_under_its_bundle_version(
     mapping_file = dag_repo / "include" / "mappings" / "customers.yaml"
     mapping = yaml.safe_load(mapping_file.read_text())
     mapping["description"] = "Legacy ERP customers, city names in capitals"
-    mapping["fields"]["city"]["transform"] = ["strip", "upper"]
+    mapping["fields"]["Ort"]["transform"] = ["strip", "upper"]
     mapping_file.write_text(yaml.safe_dump(mapping, sort_keys=False))
     second_commit = commit_all(dag_repo, "Customers: city names in capitals")
 
