@@ -10,7 +10,8 @@ As 4D does, a comparison follows the ``$catalog`` type of the attribute it names
   attribute is compared as its text.
 - ``long``, ``number`` (and 4D's other numeric types): as numbers.
 - ``date``: as dates; values are ISO dates or timestamps or 4D's ``D!M!Y`` text, and ``0!0!0`` is
-  the empty date.
+  the empty date. A timestamp with ``Z`` or an offset compares by its wall-clock time: which zone
+  4D compares in is not fixed (LEGACY_4D_FACTS, Values), so this is the simulator's choice.
 - ``bool``: true and false.
 
 A null value (an empty date, NaN, a value the attribute's type cannot hold) never matches any
@@ -89,6 +90,16 @@ def as_number(value: Any) -> float | None:
     if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
         return float(value)
     return None
+
+
+_OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
+
+
+def as_wall_clock(value: Any) -> datetime | None:
+    """:func:`as_datetime`, also for a timestamp with ``Z`` or an offset, read without it."""
+    if isinstance(value, str) and (offset := _OFFSET.search(value)) is not None:
+        return as_datetime(value[: offset.start()])
+    return as_datetime(value)
 
 
 def _as_real_number(value: Any) -> float | None:
@@ -180,7 +191,7 @@ def _converter(kind: str | None) -> Callable[[Any], Any] | None:
     if kind in NUMERIC_TYPES:
         return _as_real_number
     if kind == "date":
-        return as_datetime
+        return as_wall_clock
     if kind == "bool":
         return _as_bool
     return None

@@ -76,6 +76,8 @@ def test_numbers_dates_and_booleans_follow_their_type() -> None:
     assert matching("day<'1990-01-01'", days, "day") == ["15!4!1985", "15!04!1985", "1985-04-15"]
     assert matching("day>='1991-01-01'", days, "day") == ["1!1!1991", "2020-01-07T17:07:52"]
     assert matching("day!='1985-04-15'", days, "day") == ["1!1!1991", "2020-01-07T17:07:52"]
+    stamped = ["2026-11-28T10:02:00Z", "2026-11-28T10:02:00+01:00", "2026-11-28T09:59:00"]
+    assert matching("day>='2026-11-28T10:00:00'", stamped, "day") == stamped[:2]
     assert matching("flag=true", [True, False, None], "flag") == [True]
     assert matching("flag#true", [True, False, None], "flag") == [False]
 
