@@ -18,9 +18,11 @@ local rules (``common.filters.compare``) do, by the attribute's ``$catalog`` typ
 - ``eq``/``in`` with numbers on a ``long`` or ``number`` attribute, and with true/false on a
   ``bool`` attribute, as ``=``;
 - ``gt``/``gte``/``lt``/``lte`` with a number on a ``long`` or ``number`` attribute, or with a date
-  (``YYYY-MM-DD`` or ``D!M!Y``, sent as ``YYYY-MM-DD``) on a ``date`` attribute. 4D's empty date
-  may count as earlier than any date where the local rules never match it, so ``lt``/``lte`` on a
-  date are checked again on the rows the source sends.
+  (``YYYY-MM-DD`` or ``D!M!Y``, sent as ``YYYY-MM-DD``) on a ``date`` attribute.
+
+Every pushed condition is also checked again on the rows the source sends (4D's empty date may
+count as earlier than any date, a ``number`` may compare with a tolerance): 4D only narrows the
+rows, the local rules decide.
 
 Everything else stays local: ``ne`` (how 4D's ``!==`` treats null is not documented, and locally
 null never matches), text ranges (4D compares text by its own rules, numbers held as text as
@@ -52,13 +54,12 @@ _DATE_LIKE = re.compile(r"\s*(?:\d{4}-\d{2}-\d{2}|\d+!\d+!\d+)")
 
 @dataclass(frozen=True)
 class Pushdown:
-    """How a trigger-form condition travels to 4D: its comparator, the values to compare with
-    (several for ``in``, joined by OR) and whether the rows sent are checked again locally."""
+    """How a trigger-form condition travels to 4D: its comparator and the values to compare with
+    (several for ``in``, joined by OR)."""
 
     condition: FilterCondition
     operator: str
     values: tuple[Scalar, ...]
-    recheck: bool = False
 
 
 def _is_number(value: Scalar) -> bool:
@@ -102,7 +103,7 @@ def pushdown(condition: FilterCondition, kind: str | None) -> Pushdown | None:
         return Pushdown(condition, operator, values)
     day = _date_only(values[0])
     if kind == "date" and day is not None:
-        return Pushdown(condition, operator, (day,), recheck=condition.op in ("lt", "lte"))
+        return Pushdown(condition, operator, (day,))
     return None
 
 

@@ -209,7 +209,9 @@ class LegacyErpExtractor(BaseExtractor):
         pushed, local = self._plan(filters)
         for found in pushed:
             conditions.add(found)
-        local += [found.condition for found in pushed if found.recheck]
+        # Every pushed condition is checked again on the rows sent: 4D may narrow the rows (which
+        # `__COUNT` then counts), never widen what the trigger form promises.
+        local += [found.condition for found in pushed]
         if self.options.paging == "offset":
             pages = self._offset_pages(conditions)
         else:
