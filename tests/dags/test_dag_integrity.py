@@ -173,3 +173,17 @@ def test_a_mapping_whose_dag_cannot_be_built_disables_only_itself(mappings_copy:
     [(path, message)] = bag.import_errors.items()
     assert path.endswith("sync_config_check.py")
     assert "articles.yaml: its DAG cannot be built: ValueError: Asset name cannot exceed" in message
+
+
+def test_extract_tasks_run_in_their_sources_pool(dag_bag: Any) -> None:
+    """Only extract tasks read a source: those of a source with max_parallel (legacy_erp in the
+    demo) run in its pool, in the mapping DAGs and in the nightly DAG; every other task, and the
+    extracts of sources without a limit, stay in the default pool."""
+    legacy = {"customers", "products"}
+    for dag in dag_bag.dags.values():
+        for task in dag.tasks:
+            group = task.task_id.rsplit(".", 1)[0] if "." in task.task_id else None
+            mapping = group or dag.dag_id.removeprefix("sync_")
+            limited = task.task_id.endswith("extract") and mapping in legacy
+            expected = "erp_sync_source_legacy_erp" if limited else "default_pool"
+            assert (task.task_id, task.pool) == (task.task_id, expected), dag.dag_id

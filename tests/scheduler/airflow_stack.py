@@ -122,16 +122,54 @@ class AirflowStack:
             ("scheduler", ["scheduler"]),
             ("dag-processor", ["dag-processor"]),
         ):
-            log = (self.home / f"{name}.log").open("wb")
-            self.processes[name] = subprocess.Popen(
-                [AIRFLOW, *command],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            self.spawn(name, command)
+        self.start_more()
         self._wait_for_api(timeout)
         return self
+
+    def start_more(self) -> None:
+        """Start further components while the api-server comes up; none here."""
+
+    def spawn(self, name: str, command: list[str], **extra_env: str) -> None:
+        """Start ``airflow <command>`` in its own process group, logging to ``<name>.log``."""
+        log = (self.home / f"{name}.log").open("wb")
+        self.processes[name] = subprocess.Popen(
+            [AIRFLOW, *command],
+            env={**self.env, **extra_env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def kill(self, name: str) -> None:
+        """SIGKILL a component and everything it started, as when its machine dies."""
+        process = self.processes.pop(name)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+    def apply_pools(self, mappings: Path) -> str:
+        """``sync pools --apply`` for ``mappings`` against this stack's api-server."""
+        result = self.sync_cli("pools", "--apply", "--mappings-dir", str(mappings))
+        if result.returncode != 0:
+            raise StackError(f"sync pools --apply failed:\n{result.stdout}\n{result.stderr}")
+        return result.stdout
+
+    def sync_cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run the ``sync`` command with this stack's API URL and admin credentials."""
+        return subprocess.run(
+            [sys.executable, "-m", "sync_operators", *args],
+            env={
+                **self.env,
+                "ERP_SYNC_AIRFLOW_URL": self.api_url,
+                "ERP_SYNC_AIRFLOW_USER": ADMIN,
+                "ERP_SYNC_AIRFLOW_PASSWORD": self.password,
+            },
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
 
     def _wait_for_api(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

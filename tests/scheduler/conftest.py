@@ -103,6 +103,8 @@ def airflow_stack(
     )
     try:
         stack.start()
+        applied = stack.apply_pools(stack_mappings)
+        assert "erp_sync_source_legacy_erp" in applied, applied
         stack.wait_for_dags(
             ["sync_products", "sync_customers", "sync_full_nightly", CONSUMER_DAG_ID]
         )

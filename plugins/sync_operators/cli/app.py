@@ -8,7 +8,8 @@ from pathlib import Path
 
 import psycopg
 
-from sync_operators.cli import check_source, errors, list_mappings, state, status, validate
+from sync_operators.cli import check_source, errors, list_mappings, pools, state, status, validate
+from sync_operators.cli.airflow_api import PASSWORD_ENV, TOKEN_ENV, URL_ENV, USER_ENV, AirflowApi
 from sync_operators.cli.context import CommandContext, default_mappings_dir
 from sync_operators.cli.database import DSN_ENV, DatabaseChoice, DatabaseUnavailable
 from sync_operators.cli.output import Output
@@ -41,6 +42,14 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument("--dsn", help=f"libpq connection string (or set {DSN_ENV})")
     common.add_argument("--conn-id", help="Airflow connection id of the ERP database")
 
+    airflow = argparse.ArgumentParser(add_help=False)
+    airflow.add_argument(
+        "--airflow-url",
+        help=f"base URL of the Airflow api-server (or set {URL_ENV}); the password comes from "
+        f"{PASSWORD_ENV}, or a JWT from {TOKEN_ENV}",
+    )
+    airflow.add_argument("--airflow-user", help=f"Airflow user (or set {USER_ENV})")
+
     root = argparse.ArgumentParser(
         prog="sync",
         description=DESCRIPTION,
@@ -52,9 +61,17 @@ def parser() -> argparse.ArgumentParser:
     )
     commands.add_parser(
         "validate",
-        parents=[common],
-        help="check every mapping file (and the target tables, given a database); "
-        "exit 1 on problems",
+        parents=[common, airflow],
+        help="check every mapping file (and the target tables, given a database; the sources' "
+        "pools, given the Airflow API); exit 1 on problems",
+    )
+    pools_parser = commands.add_parser(
+        "pools",
+        parents=[common, airflow],
+        help="the Airflow pools the sources' max_parallel needs; --apply creates or resizes them",
+    )
+    pools_parser.add_argument(
+        "--apply", action="store_true", help="create or resize the pools through the REST API"
     )
     commands.add_parser(
         "status", parents=[common], help="lag, last run and recent errors per mapping, rated"
@@ -141,8 +158,11 @@ def dispatch(ctx: CommandContext, args: argparse.Namespace) -> int:
     """Run the chosen subcommand; returns its exit code."""
     if args.command == "list":
         return list_mappings.run(ctx)
-    if args.command == "validate":
-        return validate.run(ctx)
+    if args.command in ("validate", "pools"):
+        api = AirflowApi.from_environment(args.airflow_url, args.airflow_user)
+        if args.command == "pools":
+            return pools.run(ctx, api, apply_them=args.apply)
+        return validate.run(ctx, api)
     if args.command == "status":
         return status.run(ctx)
     if args.command == "check-source":

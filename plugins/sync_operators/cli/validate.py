@@ -7,7 +7,10 @@ import psycopg
 
 from sync_operators.assets import POSTGRES_LOADERS
 from sync_operators.cli import queries
+from sync_operators.cli.airflow_api import URL_ENV, AirflowApi, AirflowApiError
 from sync_operators.cli.context import CommandContext
+from sync_operators.cli.pools import needed_pools, pool_errors
+from sync_operators.cli.refusal import Refused
 from sync_operators.config.errors import ConfigError
 from sync_operators.config.loading import Project
 from sync_operators.config.models import MappingConfig
@@ -44,9 +47,10 @@ def target_errors(
     return errors
 
 
-def run(ctx: CommandContext) -> int:
+def run(ctx: CommandContext, api: AirflowApi | None = None) -> int:
     """Print the problems found; exit 1 when there are any; raises Refused or
-    DatabaseUnavailable (exit 2) when the folder is missing or the database unusable."""
+    DatabaseUnavailable (exit 2) when the folder is missing or the database or the Airflow API
+    unusable."""
     project = ctx.project()
     errors = list(project.errors)
     checked_database = False
@@ -55,12 +59,25 @@ def run(ctx: CommandContext) -> int:
             for mapping in project.mappings.values():
                 errors.extend(target_errors(conn, project, mapping))
         checked_database = True
+    checked_pools = False
+    if api is not None:
+        try:
+            errors.extend(pool_errors(project, api))
+        except AirflowApiError as exc:
+            raise Refused(str(exc)) from exc
+        checked_pools = True
+    elif needed_pools(project):
+        ctx.output.note(
+            f"Airflow pools not checked: pass --airflow-url (or set {URL_ENV}) to check the "
+            "pools the sources' max_parallel needs"
+        )
     if ctx.output.as_json:
         ctx.output.json(
             {
                 "valid": not errors,
                 "mappings": sorted(project.mappings),
                 "checked_database": checked_database,
+                "checked_pools": checked_pools,
                 "errors": [
                     {"file": str(e.path), "key_path": e.key_path, "message": e.message}
                     for e in errors
@@ -71,6 +88,7 @@ def run(ctx: CommandContext) -> int:
         for error in errors:
             ctx.output.line(str(error))
         checked = " and their target tables" if checked_database else ""
+        checked += " and their Airflow pools" if checked_pools else ""
         summary = (
             f"{len(errors)} problem(s) in {ctx.mappings_dir}"
             if errors

@@ -29,6 +29,8 @@ NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,49}")
 at most 250 characters), task group ids, tags and staging table names (``<name>_<hash>_typed``
 within Postgres' 63 bytes), so they are short snake_case words that fit all of them."""
 MAX_IDENTIFIER_BYTES = 63
+SOURCE_POOL_PREFIX = "erp_sync_source_"
+"""Airflow pools of sources with ``max_parallel`` are named ``erp_sync_source_<source>``."""
 MAX_TAG_LENGTH = 100
 MAPPING_OPTION_SECTIONS = ("extract", "load")
 FILTER_FIELD = re.compile(FILTER_FIELD_PATTERN)
@@ -98,11 +100,19 @@ class SourceConfig(StrictModel):
     null_values: list[str] | None = None
     """Texts that mean NULL in every field of the mappings reading this source (e.g. 4D's empty
     date ``0!0!0``); a field's own ``null_values`` wins."""
+    max_parallel: int | None = Field(default=None, ge=1, strict=True)
+    """At most this many tasks read the source at once, across every DAG and worker: its
+    extract tasks run in the Airflow pool ``pool`` of this size (``sync pools --apply``)."""
 
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
         return check_name(value, "source")
+
+    @property
+    def pool(self) -> str | None:
+        """The Airflow pool the source's extract tasks run in, or None (the default pool)."""
+        return None if self.max_parallel is None else f"{SOURCE_POOL_PREFIX}{self.name}"
 
     @field_validator("timezone")
     @classmethod

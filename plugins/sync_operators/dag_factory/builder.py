@@ -64,11 +64,14 @@ def _add_steps(
     *,
     full: bool | None,
     asset: Asset,
+    pool: str | None,
     extract_trigger_rule: str = "all_success",
 ) -> tuple:
     common = {"mapping": mapping.name, "mappings_dir": mappings_dir}
+    # The extract is the one step that reads the source: the source's pool (None: the default
+    # pool) bounds how many run against it at once, across DAGs and workers.
     extract = SyncExtractOperator(
-        task_id="extract", full=full, trigger_rule=extract_trigger_rule, **common
+        task_id="extract", full=full, trigger_rule=extract_trigger_rule, pool=pool, **common
     )
     transform = SyncTransformOperator(task_id="transform", **common)
     load = SyncLoadOperator(task_id="load", **common)
@@ -118,7 +121,7 @@ def build_mapping_dag(project: Project, mapping: MappingConfig, mappings_dir: st
         auto_register=False,  # returned to the DAG file; a DAG that failed half-built stays out
     ) as dag:
         asset = table_asset(project.target_of(mapping), mapping)
-        _add_steps(mappings_dir, mapping, full=None, asset=asset)
+        _add_steps(mappings_dir, mapping, full=None, asset=asset, pool=source.pool)
     return dag
 
 
@@ -155,6 +158,7 @@ def build_nightly_dag(project: Project, mappings_dir: str) -> DAG:
                     mapping,
                     full=True,
                     asset=table_asset(project.target_of(mapping), mapping),
+                    pool=project.source_of(mapping).pool,
                     extract_trigger_rule="none_failed",
                 )
             loads[mapping.name] = (extract, load)

@@ -3,7 +3,11 @@ idempotently; a schema of an earlier release is upgraded in place (columns added
 
 from __future__ import annotations
 
+import hashlib
+
 import psycopg
+from psycopg import sql
+from psycopg.rows import tuple_row
 
 SYNC_SCHEMA = "sync"
 _DDL_LOCK = 0x5E5C_0002
@@ -119,8 +123,25 @@ CREATE TABLE IF NOT EXISTS sync.sync_deferred (
 """
 
 
+SCHEMA_MARK = "erp-sync sync schema " + hashlib.sha256(DDL.encode()).hexdigest()[:16]
+"""The sync schema's comment once this DDL ran: later calls skip the DDL."""
+_MARK_SCHEMA = sql.SQL(
+    "DO $$ BEGIN EXECUTE format('COMMENT ON SCHEMA sync IS %L', {}); "
+    "EXCEPTION WHEN insufficient_privilege THEN NULL; END $$"
+).format(sql.Literal(SCHEMA_MARK))
+
+
 def ensure_sync_schema(conn: psycopg.Connection) -> None:
-    """Create the sync schema and its tables if missing; safe to call from concurrent tasks."""
-    with conn.cursor() as cur:
+    """Create the sync schema and its tables if missing; safe to call from concurrent tasks.
+
+    Once the schema carries this DDL's mark, nothing is run: ``CREATE INDEX IF NOT EXISTS``
+    takes a SHARE lock on its table even when the index exists, and taken while a concurrent
+    load holds its detail rows and waits for its sync_log row, that deadlocks."""
+    with conn.cursor(row_factory=tuple_row) as cur:
+        cur.execute("SELECT obj_description(to_regnamespace(%s), 'pg_namespace')", (SYNC_SCHEMA,))
+        found = cur.fetchone()
+        if found is not None and found[0] == SCHEMA_MARK:
+            return
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK,))
         cur.execute(DDL)
+        cur.execute(_MARK_SCHEMA)
