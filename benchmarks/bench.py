@@ -233,7 +233,7 @@ def warm_window(url: str, window: tuple[datetime, datetime]) -> None:
         cookie = response.headers["Set-Cookie"].split(";", 1)[0]
     start, end = (moment.astimezone(SOURCE_ZONE).strftime("%Y-%m-%dT%H:%M:%S") for moment in window)
     text = f"\"modified_date>='{start}' AND modified_date<'{end}'\""
-    query = urllib.parse.urlencode({"$top": "10", "$orderby": "__KEY ASC", "$filter": text})
+    query = urllib.parse.urlencode({"$top": "10", "$orderby": "product_id ASC", "$filter": text})
     request = urllib.request.Request(f"{url}/rest/Products?{query}", headers={"Cookie": cookie})
     with urllib.request.urlopen(request, timeout=600) as response:
         response.read()
