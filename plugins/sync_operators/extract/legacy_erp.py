@@ -57,6 +57,8 @@ from sync_operators.common.http_session import (
     build_session,
 )
 from sync_operators.common.json_pages import NestedTooDeeply, decode_body
+from sync_operators.common.paths import is_path
+from sync_operators.common.raw_pages import RawPage, decode_raw_page
 from sync_operators.errors import PermanentSourceError, SourceError
 from sync_operators.extract.base import BaseExtractor, ExtractorOptions, ExtractWindow, Page
 from sync_operators.extract.four_d_answers import (
@@ -215,7 +217,11 @@ class LegacyErpExtractor(BaseExtractor):
         for rows in prefetched(pages, self.options.prefetch_pages):
             where = f"{self._url()} ({self.source.name})"
             check_modified_zone(
-                rows, self.modified_field, self.zone, where=where, key=self.options.key_attribute
+                rows.heads if isinstance(rows, RawPage) else rows,
+                self.modified_field,
+                self.zone,
+                where=where,
+                key=self.options.key_attribute,
             )
             warned = warned or warn_foreign_zones(rows[:1], self.zone, where=where)
             yield rows
@@ -322,6 +328,12 @@ class LegacyErpExtractor(BaseExtractor):
         """The first and last key of a page; every row must be an object carrying the key
         attribute, or rows without it would never match a key condition and be lost."""
         attribute = self.key_attribute
+        if isinstance(rows, RawPage):
+            keys = rows.column(attribute)
+            for position, key in enumerate(keys):
+                if key is None:
+                    raise self._keyless(answer, seen + position + 1)
+            return keys[0], keys[-1]
         for position, row in enumerate(rows):
             if not isinstance(row, dict):
                 raise PermanentSourceError(
@@ -331,12 +343,16 @@ class LegacyErpExtractor(BaseExtractor):
                     f"(request: GET {answer.request})"
                 )
             if row.get(attribute) is None:
-                raise PermanentSourceError(
-                    f"{self._url()}: row {seen + position + 1} has no '{attribute}', the "
-                    f"attribute the extract pages by; set the source's key_attribute option to "
-                    f"an attribute every row carries (request: GET {answer.request})"
-                )
+                raise self._keyless(answer, seen + position + 1)
         return rows[0][attribute], rows[-1][attribute]
+
+    def _keyless(self, answer: Answer, number: int) -> PermanentSourceError:
+        """Row ``number`` lacks the key attribute."""
+        return PermanentSourceError(
+            f"{self._url()}: row {number} has no '{self.key_attribute}', the attribute the "
+            f"extract pages by; set the source's key_attribute option to an attribute every row "
+            f"carries (request: GET {answer.request})"
+        )
 
     def _incomplete(self, answer: Answer, expected: int, seen: int) -> SourceError:
         """The extract ended short of the source's own count."""
@@ -367,7 +383,7 @@ class LegacyErpExtractor(BaseExtractor):
         except BrokenBody as exc:
             raise SourceError(f"{exc} (after {self.options.retries} retries)") from exc
         rows = body.get("__ENTITIES") if isinstance(body, dict) else None
-        if not isinstance(rows, list):
+        if not isinstance(rows, list | RawPage):
             raise SourceError(f"{url}: response has no '__ENTITIES' list (request: GET {request})")
         count = body.get("__COUNT")
         if type(count) is not int or count < 0:
@@ -389,8 +405,9 @@ class LegacyErpExtractor(BaseExtractor):
             content = response.content
         except requests.RequestException as exc:
             raise BrokenBody(f"{url}: the response broke off: {exc}") from exc
+        body = decode_raw_page(content, "__ENTITIES", self._head_names())
         try:
-            body = decode_body(content, "__ENTITIES")
+            body = decode_body(content, "__ENTITIES") if body is None else body
         except NestedTooDeeply as exc:
             raise PermanentSourceError(f"{url}: {exc} (request: GET {request})") from exc
         except ValueError as exc:
@@ -404,6 +421,12 @@ class LegacyErpExtractor(BaseExtractor):
                 f"(request: GET {request})"
             )
         return body, request
+
+    def _head_names(self) -> list[str]:
+        """The attributes a :class:`RawPage` decodes: the paging key, the modified field and the
+        mapping's key fields (those that are no paths)."""
+        keys = [field for field in self.mapping.key if not is_path(field)]
+        return [self.key_attribute, self.modified_field, *keys]
 
     def _get(self, url: str, params: dict[str, str]) -> requests.Response:
         """GET with the session's retries; the body is read by the caller (so a body that breaks
