@@ -48,6 +48,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
+from compare import load_results, print_comparison
 from psycopg import sql
 
 BENCH = Path(__file__).resolve().parent
@@ -101,6 +102,12 @@ def parse_args() -> argparse.Namespace:
         "runs/profile_full_<N>.txt (collapsed stacks) and a phase breakdown",
     )
     parser.add_argument("--tag", default="", help="suffix of the results file name")
+    parser.add_argument(
+        "--compare",
+        default="",
+        help="print each ratio's change against this results file (a name in results/, e.g. "
+        "'baseline', or a path)",
+    )
     return parser.parse_args()
 
 
@@ -869,6 +876,8 @@ def main() -> int:
         dbs.close()
     rows = summarise(recorder)
     print_table(rows)
+    if args.compare:
+        print_comparison(rows, load_results(args.compare), args.compare)
     if "airflow" in extras:
         a = extras["airflow"]
         print(
