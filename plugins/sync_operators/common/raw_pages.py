@@ -108,6 +108,11 @@ class RawPage(Sequence[dict[str, Any]]):
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return iter(self.records)
 
+    def first(self, count: int) -> list[dict[str, Any]]:
+        """The first ``count`` records decoded from their staged bytes (a NaN reads as None),
+        without decoding the page."""
+        return [msgspec.json.decode(raw) for raw in self.raws[:count]]
+
     def decoded(self, name: str) -> bool:
         """Whether attribute ``name`` was decoded for every record."""
         return name in self._slot

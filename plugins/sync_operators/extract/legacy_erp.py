@@ -223,7 +223,8 @@ class LegacyErpExtractor(BaseExtractor):
                 where=where,
                 key=self.options.key_attribute,
             )
-            warned = warned or warn_foreign_zones(rows[:1], self.zone, where=where)
+            first = rows.first(1) if isinstance(rows, RawPage) else rows[:1]
+            warned = warned or warn_foreign_zones(first, self.zone, where=where)
             yield rows
 
     def _keyset_pages(self, conditions: FourDFilter) -> Iterator[Page]:
