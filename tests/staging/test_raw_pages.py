@@ -114,3 +114,21 @@ def test_raw_page_jsonb_is_the_careful_jsonb(erp_conn: psycopg.Connection, index
 )
 def test_bodies_the_raw_path_cannot_stage_take_the_careful_path(body: bytes) -> None:
     assert decode_raw_page(body, "__ENTITIES", ["id"]) is None
+
+
+def test_zoned_keeps_every_record_whose_modified_text_may_carry_an_offset() -> None:
+    stamps = ["2026-03-01T05:00:00Z", "2026-03-01T05:00:00+01:00", "2026-03-01T05:00:00-0500"]
+    naive = ["2026-03-01T05:00:00", "1!3!2026", "", None, 5, "2026-03-01 05:00"]
+    records = [{"k": str(i), "m": value} for i, value in enumerate([*stamps, *naive])]
+    body = json.dumps({"__ENTITIES": records}).encode()
+    decoded = decode_raw_page(body, "__ENTITIES", ["k", "m"])
+    assert decoded is not None
+    zoned = decoded["__ENTITIES"].zoned("m")
+    assert [head.get("m") for head in zoned] == stamps
+    assert [head.get("k") for head in zoned] == ["0", "1", "2"]
+
+
+def test_keys_with_copy_specials_are_escaped() -> None:
+    block = escaped_block(7, ["a\tb", None, "c\\d"], [b"{}", b"{}", b"{}"])
+    assert block.data == b"7\ta\\tb\t{}\n8\t\\N\t{}\n9\tc\\\\d\t{}\n"
+    assert escaped_block(1, ["x", None], [b"1", b"2"]).data == b"1\tx\t1\n2\t\\N\t2\n"

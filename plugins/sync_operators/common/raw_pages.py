@@ -31,6 +31,7 @@ import msgspec
 
 from sync_operators.common.json_pages import _escapes, loads
 
+_SIGNS = ("+", "-")
 _QUOTE_MASKS = ((b"\\\\", b"__"), (b'\\"', b"__"))
 _COPY_ESCAPES = ((b"\\", b"\\\\"), (b"\t", b"\\t"), (b"\n", b"\\n"), (b"\r", b"\\r"))
 
@@ -117,15 +118,28 @@ class RawPage(Sequence[dict[str, Any]]):
         """Whether attribute ``name`` was decoded for every record."""
         return name in self._slot
 
+    def zoned(self, name: str) -> list[Any]:
+        """The decoded attributes of the records whose ``name`` is text that may end in a UTC
+        offset (``Z``, ``±hh:mm``, ``±hhmm``); the others cannot carry a foreign zone."""
+        slot = self._slot[name]
+        found = []
+        for head in self.heads:
+            value = getattr(head, slot)
+            if type(value) is str and (
+                value[-1:] == "Z" or value[-6:-5] in _SIGNS or value[-5:-4] in _SIGNS
+            ):
+                found.append(head)
+        return found
+
     def column(self, name: str) -> list[Any]:
         """Attribute ``name`` of every record (None where it is missing or null)."""
         slot = self._slot[name]
         return [getattr(head, slot) for head in self.heads]
 
-    def copy_json(self) -> list[bytes]:
-        """Every record's JSON, escaped for COPY's text format."""
+    def copy_json(self) -> Sequence[bytes | msgspec.Raw]:
+        """Every record's JSON (bytes-like), escaped for COPY's text format."""
         if not self._escape:
-            return [bytes(raw) for raw in self.raws]
+            return self.raws
         escaped = []
         for raw in self.raws:
             data = bytes(raw)

@@ -217,7 +217,7 @@ class LegacyErpExtractor(BaseExtractor):
         for rows in prefetched(pages, self.options.prefetch_pages):
             where = f"{self._url()} ({self.source.name})"
             check_modified_zone(
-                rows.heads if isinstance(rows, RawPage) else rows,
+                rows.zoned(self.modified_field) if isinstance(rows, RawPage) else rows,
                 self.modified_field,
                 self.zone,
                 where=where,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import msgspec
 import psycopg
 from psycopg import sql
 
@@ -43,12 +44,23 @@ class CopyBlock:
     rows: int
 
 
-def escaped_block(first_seq: int, keys: Sequence[str | None], texts: Sequence[bytes]) -> CopyBlock:
-    """The COPY text of records numbered from ``first_seq`` whose JSON ``texts`` are escaped for
-    COPY already."""
+def _keys(keys: Sequence[str | None]) -> list[bytes]:
+    """Every key as COPY text; escaped one by one only when the page's keys hold a character
+    COPY escapes."""
+    present = "".join([key for key in keys if key is not None])
+    if any(special in present for special in "\\\t\n\r"):
+        return [_key(key) for key in keys]
+    return [b"\\N" if key is None else key.encode() for key in keys]
+
+
+def escaped_block(
+    first_seq: int, keys: Sequence[str | None], texts: Sequence[bytes | msgspec.Raw]
+) -> CopyBlock:
+    """The COPY text of records numbered from ``first_seq`` whose JSON ``texts`` (bytes-like)
+    are escaped for COPY already."""
     numbers = range(first_seq, first_seq + len(texts))
-    rows = zip(numbers, keys, texts, strict=True)
-    data = b"".join([b"%d\t%b\t%b\n" % (seq, _key(key), text) for seq, key, text in rows])
+    rows = zip(numbers, _keys(keys), texts, strict=True)
+    data = b"".join([b"%d\t%b\t%b\n" % row for row in rows])
     return CopyBlock(data, len(texts))
 
 
