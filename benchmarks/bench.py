@@ -48,6 +48,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
+from compare import load_results, print_comparison
 from psycopg import sql
 
 BENCH = Path(__file__).resolve().parent
@@ -104,6 +105,12 @@ def parse_args() -> argparse.Namespace:
         "runs/profile_full_<N>.txt (collapsed stacks) and a phase breakdown",
     )
     parser.add_argument("--tag", default="", help="suffix of the results file name")
+    parser.add_argument(
+        "--compare",
+        default="",
+        help="print each ratio's change against this results file (a name in results/, e.g. "
+        "'baseline', or a path)",
+    )
     return parser.parse_args()
 
 
@@ -236,7 +243,7 @@ def warm_window(url: str, window: tuple[datetime, datetime]) -> None:
         cookie = response.headers["Set-Cookie"].split(";", 1)[0]
     start, end = (moment.astimezone(SOURCE_ZONE).strftime("%Y-%m-%dT%H:%M:%S") for moment in window)
     text = f"\"modified_date>='{start}' AND modified_date<'{end}'\""
-    query = urllib.parse.urlencode({"$top": "10", "$orderby": "__KEY ASC", "$filter": text})
+    query = urllib.parse.urlencode({"$top": "10", "$orderby": "product_id ASC", "$filter": text})
     request = urllib.request.Request(f"{url}/rest/Products?{query}", headers={"Cookie": cookie})
     with urllib.request.urlopen(request, timeout=600) as response:
         response.read()
@@ -623,8 +630,12 @@ PHASES: list[tuple[str, tuple[str, ...]]] = [
     ("extract: encode raw records, careful (mark_infinities, dumps_clean)", ("_careful (",)),
     ("extract: encode raw records, careful (mark_infinities, dumps_clean)", ("dumps_clean (",)),
     ("extract: waiting for the next page (prefetch thread)", ("prefetched (", "Queue.get (")),
+    ("extract: decode pages, raw (msgspec slices + key attributes)", ("decode_raw_page (",)),
     ("extract: JSON decode of pages (json.loads)", ("LegacyErpExtractor.", "json/")),
     ("extract: HTTP (requests/urllib3, waiting for the simulator)", ("LegacyErpExtractor.",)),
+    ("extract: per record, raw pages (keys, COPY lines)", ("_raw_rows (", "escaped_block (")),
+    ("extract: per record, raw pages (keys, COPY lines)", ("_raw_rows (", "record_keys (")),
+    ("extract: per record, raw pages (keys, COPY lines)", ("_raw_rows (", "copy_json (")),
     ("extract: per record (generator, record_key, msgspec encode)", ("_raw_rows (",)),
     ("extract: COPY raw, waiting for Postgres", ("copy_raw_pages (", "wait (psycopg/")),
     ("extract: COPY raw, page blocks", ("copy_raw_pages (",)),
@@ -875,6 +886,8 @@ def main() -> int:
         dbs.close()
     rows = summarise(recorder)
     print_table(rows)
+    if args.compare:
+        print_comparison(rows, load_results(args.compare), args.compare)
     if "airflow" in extras:
         a = extras["airflow"]
         print(

@@ -1,9 +1,9 @@
 """The dlt comparison, run by bench.py with the interpreter of benchmarks/.venv-dlt.
 
 ``python benchmarks/dlt_workload.py '<json spec>'``: a ``dlt.resource`` pages the simulator's
-Products endpoint by key exactly like the legacy ERP extractor (session from /rest/$info, then
-``$filter="__KEY>'last'"``, ``$orderby=__KEY ASC``, ``$top=page_size``) and yields each page;
-the pipeline loads it into Postgres with ``write_disposition='merge'`` and
+Products endpoint by its primary key like the legacy ERP extractor (session from /rest/$info,
+then ``$filter="product_id>'last'"``, ``$orderby=product_id ASC``, ``$top=page_size``) and yields
+each page; the pipeline loads it into Postgres with ``write_disposition='merge'`` and
 ``primary_key='product_id'`` (dlt's defaults otherwise). Prints one JSON line like
 workloads.py. dlt is never a runtime dependency of erp-sync: it lives in its own venv.
 """
@@ -35,9 +35,9 @@ def products(url: str, user: str, password: str, page_size: int) -> Any:
         session.get(f"{url}/rest/$info", auth=(user, password), timeout=60).raise_for_status()
         last = None
         while True:
-            params = {"$top": str(page_size), "$orderby": "__KEY ASC"}
+            params = {"$top": str(page_size), "$orderby": "product_id ASC"}
             if last is not None:
-                params["$filter"] = f"\"__KEY>'{last}'\""
+                params["$filter"] = f"\"product_id>'{last}'\""
             response = session.get(f"{url}/rest/Products", params=params, timeout=60)
             response.raise_for_status()
             # stdlib json: the legacy API sends NaN tokens, which simplejson/orjson reject.
@@ -46,7 +46,7 @@ def products(url: str, user: str, password: str, page_size: int) -> Any:
                 yield rows
             if len(rows) < page_size:
                 return
-            last = rows[-1]["__KEY"]
+            last = rows[-1]["product_id"]
 
     return resource
 

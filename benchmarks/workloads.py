@@ -53,11 +53,11 @@ def fetch_floor(spec: dict[str, Any]) -> list[dict[str, Any]]:
     page_size = int(spec["page_size"])
     rows = pages = 0
     last: str | None = None
-    marker = b'"__KEY":"'
+    marker = b'"product_id":"'
     while True:
-        path = f"/rest/Products?$top={page_size}&$orderby=__KEY%20ASC"
+        path = f"/rest/Products?$top={page_size}&$orderby=product_id%20ASC"
         if last is not None:
-            path += "&$filter=" + urlquote(f"\"__KEY>'{last}'\"")
+            path += "&$filter=" + urlquote(f"\"product_id>'{last}'\"")
         conn.request("GET", path, headers={"Cookie": cookie})
         response = conn.getresponse()
         body = response.read()

@@ -21,6 +21,7 @@ from sync_operators.common.connection import ConnectionInfo
 from sync_operators.common.filters import FilterCondition, filters_as_json, matches_all
 from sync_operators.common.json_clean import dumps_clean
 from sync_operators.common.masking import SecretMasker
+from sync_operators.common.raw_pages import RawPage
 from sync_operators.config.loading import Project
 from sync_operators.config.models import MappingConfig, SourceConfig, TargetConfig
 from sync_operators.error_budget import check_error_budget
@@ -30,7 +31,7 @@ from sync_operators.load.base import BaseLoader
 from sync_operators.load_step import run_load
 from sync_operators.project import extractor_class, loader_class, transformer_class
 from sync_operators.staging.kept import drop_kept_tables, keep_tables
-from sync_operators.staging.raw_copy import RawRow, copy_raw_pages
+from sync_operators.staging.raw_copy import CopyBlock, RawRow, copy_raw_pages, escaped_block
 from sync_operators.staging.raw_json import raw_json_encoder
 from sync_operators.staging.tables import (
     StagingTables,
@@ -228,8 +229,10 @@ class SyncJob:
 
     def _raw_rows(
         self, extractor: BaseExtractor, window: Any, filters: Sequence[FilterCondition] = ()
-    ) -> Iterator[list[RawRow]]:
-        """The extracted records as ``(seq, key, record_json)`` rows, one list per page."""
+    ) -> Iterator[list[RawRow] | CopyBlock]:
+        """The extracted records as ``(seq, key, record_json)`` rows, one list per page; a
+        :class:`~sync_operators.common.raw_pages.RawPage` is staged as the bytes the source
+        sent, one COPY block per page, unless records are filtered here or sampled."""
         pushed, rest = extractor.split_filters(filters)
         if filters:
             self.log.info(
@@ -240,6 +243,11 @@ class SyncJob:
         pages = extractor.pages(window, pushed) if pushed else extractor.pages(window)
         sequence = 0
         for page in pages:
+            if type(page) is RawPage and not rest and not self.debug:
+                block = escaped_block(sequence + 1, extractor.record_keys(page), page.copy_json())
+                sequence += block.rows
+                yield block
+                continue
             encode = raw_json_encoder(page)
             rows: list[RawRow] = []
             for record in page:

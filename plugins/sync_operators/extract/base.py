@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sync_operators.common.connection import ConnectionInfo
 from sync_operators.common.filters import FilterCondition, split_filters
-from sync_operators.common.paths import compile_path
+from sync_operators.common.paths import compile_path, is_path
+from sync_operators.common.raw_pages import RawPage
 from sync_operators.common.times import ExtractWindow
 from sync_operators.config.models import MappingConfig, SourceConfig, check_attribute
 
@@ -64,6 +65,7 @@ class BaseExtractor(ABC):
         self.notes: list[str] = []
         """Warnings for the run's sync log row (``note``): what the extract got past but a
         person should fix."""
+        self._plain_key = not any(is_path(field) for field in mapping.key)
 
     @classmethod
     def validate_options(cls, options: Mapping[str, Any]) -> None:
@@ -96,6 +98,22 @@ class BaseExtractor(ABC):
                 return None
             parts.append(str(value))
         return "|".join(parts)
+
+    def record_keys(self, page: Page) -> list[str | None]:
+        """:meth:`record_key` of every record of ``page``; read from the decoded attributes of a
+        :class:`~sync_operators.common.raw_pages.RawPage` that holds the key fields."""
+        if not (isinstance(page, RawPage) and self._plain_key):
+            return [self.record_key(record) for record in page]
+        if not all(page.decoded(field) for field in self.mapping.key):
+            return [self.record_key(record) for record in page]
+        columns = [page.column(field) for field in self.mapping.key]
+        if len(columns) == 1:
+            return [None if v is None or v == "" else str(v) for v in columns[0]]
+        keys: list[str | None] = []
+        for values in zip(*columns, strict=True):
+            missing = any(value is None or value == "" for value in values)
+            keys.append(None if missing else "|".join(map(str, values)))
+        return keys
 
     def close(self) -> None:  # noqa: B027 - an optional hook, not an abstract method
         """Release connections; called once extraction ends."""

@@ -19,7 +19,8 @@ from sync_operators.common.http_session import build_session
 from sync_operators.errors import SourceError
 from sync_operators.extract.four_d_answers import four_d_errors, json_or_none
 from sync_operators.extract.four_d_catalog import CatalogAnswer
-from sync_operators.extract.legacy_erp import SESSION_STATUSES, LegacyErpOptions
+from sync_operators.extract.four_d_session import SESSION_STATUSES
+from sync_operators.extract.legacy_erp import LegacyErpOptions
 
 PROBE_RETRIES = 1
 """A check answers within seconds: one retry, not the run's budget of backoffs."""

@@ -53,12 +53,12 @@ from pydantic import Field, field_validator
 
 from sync_operators.common.filters import COMPARISONS, FilterCondition, matches_all
 from sync_operators.common.http_session import (
-    RETRY_STATUSES,
     HttpRetryOptions,
     body_retrying,
-    build_session,
 )
 from sync_operators.common.json_pages import NestedTooDeeply, decode_body
+from sync_operators.common.paths import is_path
+from sync_operators.common.raw_pages import RawPage, decode_raw_page
 from sync_operators.errors import PermanentSourceError, SourceError
 from sync_operators.extract.base import BaseExtractor, ExtractorOptions, ExtractWindow, Page
 from sync_operators.extract.four_d_answers import (
@@ -66,7 +66,6 @@ from sync_operators.extract.four_d_answers import (
     BrokenBody,
     ServerError,
     four_d_errors,
-    json_or_none,
     keys_ascend,
     sample,
 )
@@ -76,6 +75,7 @@ from sync_operators.extract.four_d_catalog import (
     types_from_catalog,
 )
 from sync_operators.extract.four_d_filter import FourDFilter, Pushdown, plan_pushdown
+from sync_operators.extract.four_d_session import SESSION_STATUSES, FourDSession
 from sync_operators.extract.local_time import format_naive, local_bounds, local_days
 from sync_operators.extract.prefetch import prefetched
 from sync_operators.extract.zone_check import check_modified_zone, foreign_zone_note
@@ -83,10 +83,6 @@ from sync_operators.extract.zone_check import check_modified_zone, foreign_zone_
 BOOKKEEPING = frozenset({"__KEY", "__STAMP", "__TIMESTAMP"})
 """Sent with every 4D entity but no attributes: a ``$filter`` or ``$orderby`` on them is 4D's
 error 1500."""
-
-SESSION_STATUSES = RETRY_STATUSES - {500}
-"""Statuses the HTTP session retries blindly; a 500 is read first: with 4D's ``__ERROR`` it is a
-query the source rejects, without it a server failure worth asking again."""
 
 
 class LegacyErpOptions(ExtractorOptions, HttpRetryOptions):
@@ -136,8 +132,8 @@ class LegacyErpExtractor(BaseExtractor):
             raise SourceError(f"source '{self.source.name}' needs an HTTP connection")
         self.zone = self.source.zone
         self.base_url = self.connection.base_url() + self.options.rest_path.rstrip("/")
-        self.session = build_session(self.options, statuses=SESSION_STATUSES)
-        self._logged_in = False
+        self.rest = FourDSession(self.connection, self.options, self.base_url)
+        self.session = self.rest.session
         self._key_attribute: str | None = None
         self._catalog: CatalogAnswer | None = None
         self._types: dict[str, str] | None = None
@@ -203,7 +199,7 @@ class LegacyErpExtractor(BaseExtractor):
     ) -> Iterator[Page]:
         """Yield pages of rows inside ``window`` that pass ``filters``, ordered by key; a
         condition 4D cannot evaluate exactly is checked on the rows it sends."""
-        self._login()
+        self.rest.login()
         self.key_attribute  # noqa: B018 - resolved before the first page, so a failure is early
         conditions = self.window_filter(window)
         pushed, local = self._plan(filters)
@@ -220,11 +216,16 @@ class LegacyErpExtractor(BaseExtractor):
         for rows in prefetched(pages, self.options.prefetch_pages):
             where = f"{self._url()} ({self.source.name})"
             check_modified_zone(
-                rows, self.modified_field, self.zone, where=where, key=self.key_attribute
+                rows.zoned(self.modified_field) if isinstance(rows, RawPage) else rows,
+                self.modified_field,
+                self.zone,
+                where=where,
+                key=self.key_attribute,
             )
             if not warned:
                 # __TIMESTAMP is always UTC on 4D, whatever zone the attributes are in.
-                note = foreign_zone_note(rows[:1], self.zone, where=where, ignore=BOOKKEEPING)
+                first = rows.first(1) if isinstance(rows, RawPage) else rows[:1]
+                note = foreign_zone_note(first, self.zone, where=where, ignore=BOOKKEEPING)
                 if note is not None:
                     self.notes.append(note)
                     warned = True
@@ -320,9 +321,9 @@ class LegacyErpExtractor(BaseExtractor):
         """``GET /rest/$catalog/{table}`` and the retries it spent, asked once per extract with
         the session renewed on a 401."""
         if self._catalog is None:
-            self._login()
+            self.rest.login()
             url = f"{self.base_url}/$catalog/{self.mapping.endpoint}"
-            response = self._get_in_session(url, {})
+            response = self.rest.get(url, {})
             try:
                 text = response.text
             except requests.RequestException as exc:
@@ -344,6 +345,12 @@ class LegacyErpExtractor(BaseExtractor):
         """The first and last key of a page; every row must be an object carrying the key
         attribute, or rows without it would never match a key condition and be lost."""
         attribute = self.key_attribute
+        if isinstance(rows, RawPage):
+            keys = rows.column(attribute)
+            for position, key in enumerate(keys):
+                if key is None:
+                    raise self._keyless(answer, seen + position + 1)
+            return keys[0], keys[-1]
         for position, row in enumerate(rows):
             if not isinstance(row, dict):
                 raise PermanentSourceError(
@@ -353,12 +360,16 @@ class LegacyErpExtractor(BaseExtractor):
                     f"(request: GET {answer.request})"
                 )
             if row.get(attribute) is None:
-                raise PermanentSourceError(
-                    f"{self._url()}: row {seen + position + 1} has no '{attribute}', the "
-                    f"attribute the extract pages by; set the source's key_attribute option to "
-                    f"an attribute every row carries (request: GET {answer.request})"
-                )
+                raise self._keyless(answer, seen + position + 1)
         return rows[0][attribute], rows[-1][attribute]
+
+    def _keyless(self, answer: Answer, number: int) -> PermanentSourceError:
+        """Row ``number`` lacks the key attribute."""
+        return PermanentSourceError(
+            f"{self._url()}: row {number} has no '{self.key_attribute}', the attribute the "
+            f"extract pages by; set the source's key_attribute option to an attribute every row "
+            f"carries (request: GET {answer.request})"
+        )
 
     def _incomplete(self, answer: Answer, expected: int, seen: int) -> SourceError:
         """The extract ended short of the source's own count."""
@@ -389,7 +400,7 @@ class LegacyErpExtractor(BaseExtractor):
         except BrokenBody as exc:
             raise SourceError(f"{exc} (after {self.options.retries} retries)") from exc
         rows = body.get("__ENTITIES") if isinstance(body, dict) else None
-        if not isinstance(rows, list):
+        if not isinstance(rows, list | RawPage):
             raise SourceError(f"{url}: response has no '__ENTITIES' list (request: GET {request})")
         count = body.get("__COUNT")
         if type(count) is not int or count < 0:
@@ -399,15 +410,16 @@ class LegacyErpExtractor(BaseExtractor):
     def _fetch_body(self, url: str, params: dict[str, str]) -> tuple[Any, str]:
         """One page request, the body read and parsed, and the request's URL; raises BrokenBody
         when the body breaks off or does not parse, ServerError for a 500 worth asking again."""
-        response = self._get_in_session(url, params)
+        response = self.rest.get(url, params)
         request = unquote_plus(response.url)
-        self._raise_for_status(response, url, request)
+        self.rest.raise_for_status(response, url, request)
         try:
             content = response.content
         except requests.RequestException as exc:
             raise BrokenBody(f"{url}: the response broke off: {exc}") from exc
+        body = decode_raw_page(content, "__ENTITIES", self._head_names())
         try:
-            body = decode_body(content, "__ENTITIES")
+            body = decode_body(content, "__ENTITIES") if body is None else body
         except NestedTooDeeply as exc:
             raise PermanentSourceError(f"{url}: {exc} (request: GET {request})") from exc
         except ValueError as exc:
@@ -422,78 +434,12 @@ class LegacyErpExtractor(BaseExtractor):
             )
         return body, request
 
-    def _get_in_session(self, url: str, params: dict[str, str]) -> requests.Response:
-        """:meth:`_get`, asked once more in a new session when the session expired (401)."""
-        response = self._get(url, params)
-        if response.status_code == 401:
-            response.close()
-            self._logged_in = False
-            self._login()
-            response = self._get(url, params)
-        return response
-
-    def _get(self, url: str, params: dict[str, str]) -> requests.Response:
-        """GET with the session's retries; the body is read by the caller (so a body that breaks
-        off is told apart from a request that failed)."""
-        try:
-            return self.session.get(url, params=params, timeout=self.options.timeout, stream=True)
-        except requests.RequestException as exc:
-            raise SourceError(
-                f"GET {url} failed after {self.options.retries} retries: {exc}"
-            ) from exc
-
-    def _login(self) -> None:
-        if self._logged_in:
-            return
-        try:
-            body_retrying(self.options, (ServerError,))(self._open_session)
-        except ServerError as exc:
-            raise SourceError(exc.spent(self.options.retries)) from exc
-        self._logged_in = True
-
-    def _open_session(self) -> None:
-        url = f"{self.base_url}/$info"
-        assert self.connection is not None
-        auth = None
-        if self.connection.login:
-            auth = (self.connection.login, self.connection.password or "")
-        try:
-            response = self.session.get(url, auth=auth, timeout=self.options.timeout)
-        except requests.RequestException as exc:
-            raise SourceError(f"cannot reach legacy ERP at {url}: {exc}") from exc
-        if response.status_code in (401, 403):
-            raise SourceError(
-                f"legacy ERP refused the credentials of connection '{self.connection.conn_id}' "
-                f"({response.status_code} from {url})"
-            )
-        self._raise_for_status(response, url, url)
-
-    def _raise_for_status(self, response: requests.Response, url: str, request: str) -> None:
-        """Raise for an error status: PermanentSourceError for a request the source rejects
-        (4D's ``__ERROR``, a client error other than 408/429), ServerError for a plain 500,
-        SourceError for the rest (already retried by the session when it retries the status)."""
-        status = response.status_code
-        if status < 400:
-            return
-        try:
-            text = response.text
-        except requests.RequestException as exc:
-            text = f"<the error body broke off: {exc}>"
-        errors = four_d_errors(json_or_none(text))
-        if errors is not None and status not in SESSION_STATUSES:
-            raise PermanentSourceError(
-                f"{url} answered {status} {response.reason}: {errors} (request: GET {request})"
-            )
-        if status == 500:
-            raise ServerError(url, response.reason, text[:200])
-        if status < 500 and status not in (408, 429):
-            raise PermanentSourceError(
-                f"{url} answered {status} {response.reason}: {text[:200]} "
-                f"(request: GET {request}); asking again gives the same answer"
-            )
-        spent = f" (after {self.options.retries} retries)" if status in SESSION_STATUSES else ""
-        raise SourceError(f"{url} answered {status} {response.reason}{spent}: {text[:200]}")
+    def _head_names(self) -> list[str]:
+        """The attributes a :class:`RawPage` decodes: the paging key, the modified field and the
+        mapping's key fields (those that are no paths)."""
+        keys = [field for field in self.mapping.key if not is_path(field)]
+        return [self.key_attribute, self.modified_field, *keys]
 
     def close(self) -> None:
         """Close the HTTP session."""
-        self.session.close()
+        self.rest.close()
