@@ -52,15 +52,15 @@ def test_unknown_conf_key_of_the_nightly_run_is_refused() -> None:
 def test_filter_on_an_unknown_field_names_it_and_the_known_ones() -> None:
     products = load_project(MAPPINGS_DIR).mappings["products"]
     with pytest.raises(RunOptionsError) as caught:
-        RunOptions.from_params({"filters": {"categroy": "Tools"}}, mapping=products)
+        RunOptions.from_params({"filters": {"Kategrie": "Tools"}}, mapping=products)
     message = str(caught.value)
     assert message.startswith(
-        "filters: mapping 'products' has no field 'categroy' (did you mean 'category'?); "
-        "known fields: category, created_date, "
+        "filters: mapping 'products' has no field 'Kategrie' (did you mean 'Kategorie'?); "
+        "known fields: Aktiv, Beschreibung, "
     )
     assert "declare others in filterable_fields" in message
-    options = RunOptions.from_params({"filters": {"category": "Tools"}}, mapping=products)
-    assert [str(condition) for condition in options.filters] == ["category eq 'Tools'"]
+    options = RunOptions.from_params({"filters": {"Kategorie": "Tools"}}, mapping=products)
+    assert [str(condition) for condition in options.filters] == ["Kategorie eq 'Tools'"]
 
 
 def test_filterable_fields_admit_unmapped_source_fields() -> None:
@@ -75,10 +75,10 @@ def test_filterable_fields_admit_unmapped_source_fields() -> None:
 
 def test_trigger_form_refuses_an_unknown_filter_field(dags: dict[str, Any]) -> None:
     param = copy.copy(dags["sync_products"].params.get_param("filters"))
-    with pytest.raises(ParamValidationError, match="'categroy' is not one of"):
-        param.resolve({"categroy": "Tools"})
-    assert param.resolve({"category": "Tools"}) == {"category": "Tools"}
-    assert "category" in param.schema["propertyNames"]["enum"]
+    with pytest.raises(ParamValidationError, match="'Kategrie' is not one of"):
+        param.resolve({"Kategrie": "Tools"})
+    assert param.resolve({"Kategorie": "Tools"}) == {"Kategorie": "Tools"}
+    assert "Kategorie" in param.schema["propertyNames"]["enum"]
 
 
 def test_nightly_form_is_unchanged_by_mapping_filters(dags: dict[str, Any]) -> None:

@@ -41,9 +41,9 @@ def test_mapping_form_defaults_are_a_plain_incremental_run(dags: dict[str, Any])
 @pytest.mark.parametrize(
     "value",
     [
-        {"category": "Tools"},
-        {"stock": {"gte": 10, "lt": 100}, "is_active": True},
-        {"category": {"in": ["Tools", "Garden"]}},
+        {"Kategorie": "Tools"},
+        {"Bestand": {"gte": 10, "lt": 100}, "Aktiv": True},
+        {"Kategorie": {"in": ["Tools", "Garden"]}},
         None,
     ],
 )
@@ -55,11 +55,11 @@ def test_filters_form_accepts_values_and_operators(dags: dict[str, Any], value: 
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ({"price": {"between": [1, 2]}}, "'between' was unexpected"),
-        ({"price": {"in": []}}, "[] should be non-empty"),
+        ({"Preis": {"between": [1, 2]}}, "'between' was unexpected"),
+        ({"Preis": {"in": []}}, "[] should be non-empty"),
         ({"bad-field": 1}, "'bad-field' does not match"),
-        ("category=Tools", "'category=Tools' is not of type 'object', 'null'"),
-        ({"price": [1, 2]}, "[1, 2] is not valid under any of the given schemas"),
+        ("Kategorie=Tools", "'Kategorie=Tools' is not of type 'object', 'null'"),
+        ({"Preis": [1, 2]}, "[1, 2] is not valid under any of the given schemas"),
     ],
 )
 def test_filters_form_refuses_bad_values(dags: dict[str, Any], value: Any, message: str) -> None:
