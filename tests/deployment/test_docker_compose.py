@@ -11,6 +11,9 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from sync_operators.cli.pools import needed_pools
+from sync_operators.config.loading import read_project
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yaml"
 COMPOSE_DIR = COMPOSE_FILE.parent
@@ -317,3 +320,19 @@ def test_variables_documented_in_env_example() -> None:
         re.findall(r"^#?\s*(\w+)=", ENV_EXAMPLE_FILE.read_text(encoding="utf-8"), re.MULTILINE)
     )
     assert not used - documented, f"not documented in .env.example: {sorted(used - documented)}"
+
+
+def test_airflow_init_creates_the_pools_the_shipped_sources_need() -> None:
+    """A task whose pool is missing never runs: the stack creates each source's pool, sized as
+    ``max_parallel`` in the shipped ``sources.yaml`` says."""
+    services = yaml.safe_load(COMPOSE_FILE.read_text())["services"]
+    script = " ".join(command_args(services["airflow-init"]))
+    created = {
+        (name, int(slots)) for name, slots in re.findall(r"airflow pools set (\S+) (\d+)", script)
+    }
+    needed = {
+        (pool.name, pool.slots)
+        for pool in needed_pools(read_project(REPO_ROOT / "include" / "mappings"))
+    }
+    assert needed
+    assert created == needed
