@@ -122,6 +122,8 @@ def bundle_stack(
     try:
         stack.start()
         stack.wait_for_dags([DAG_ID, NIGHTLY_DAG_ID])
+        # The source's pool (max_parallel), as a deployment creates it with `sync pools --apply`.
+        stack.apply_pools(dag_repo / "include" / "mappings")
         yield stack
     finally:
         stack.stop()

@@ -20,6 +20,13 @@ DAY = datetime(2026, 11, 28, tzinfo=UTC)  # winter: Berlin is UTC+1
 DAY_ONLY = {"extract": {"modified_granularity": "day"}}
 
 
+@pytest.fixture(autouse=True)
+def date_attribute(simulator: SimulatorServer) -> None:
+    """The modified field is a 4D date attribute, as a day-only field is on a real server (the
+    generated products hold timestamps, which 4D keeps as text)."""
+    simulator.dataset.declare("Products", {"modified_date": "28!11!2026"})
+
+
 @pytest.fixture
 def day_only(project: Project) -> Project:
     """The demo project with the products mapping's modified field declared day-only."""
