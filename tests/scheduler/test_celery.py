@@ -49,7 +49,7 @@ def slow_pages(simulator: SimulatorServer, seconds: float) -> None:
     every = {str(page): -1 for page in range(1, STALLED_PAGES + 1)}
     set_faults(
         simulator,
-        {"tables": {"Products": {"stall": every}, "Customers": {"stall": every}},
+        {"tables": {"Artikel_Variante": {"stall": every}, "Kunden": {"stall": every}},
          "stall_seconds": seconds},
     )  # fmt: skip
 
@@ -166,7 +166,7 @@ def extract_tries(stack: CeleryStack, runs: dict[str, str]) -> list[dict[str, An
 def assert_targets_equal_sources(dsn: str, mappings: Path, simulator: SimulatorServer) -> None:
     """The demo's comparison: every target row equals its source record after the transforms."""
     compared = verify(load_project(mappings), dsn, simulator.url)
-    assert [name for name, *_ in compared] == ["customers", "products"]
+    assert [name for name, *_ in compared] == ["customers (Kunden)", "products (Artikel_Variante)"]
     for name, source_rows, target_rows, identical in compared:
         assert source_rows == target_rows == identical, (name, source_rows, target_rows, identical)
 
@@ -285,7 +285,7 @@ def test_a_worker_killed_mid_extract_is_retried_on_the_other_worker(
             " ORDER BY attempt DESC LIMIT 1",
             (run_id,),
         ).fetchone()
-    products = len(celery_simulator.dataset.rows("Products"))
+    products = len(celery_simulator.dataset.rows("Artikel_Variante"))
     assert logged == ("success", products, products)
     assert staging_tables(celery_erp_dsn) == set()
 
@@ -299,7 +299,10 @@ def wait_for_extract_mid_way(
         [extract] = [
             ti for ti in stack.task_instances("sync_products", run_id) if ti["task_id"] == "extract"
         ]
-        if extract["state"] == "running" and sum(page_fetches(simulator).values()) >= 3:
+        if (
+            extract["state"] == "running"
+            and sum(page_fetches(simulator, "Artikel_Variante").values()) >= 3
+        ):
             return str(extract["hostname"])
         time.sleep(0.2)
     raise StackError(f"the extract of {run_id} never got under way\n{stack.logs()}")
