@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 BENCH_SIZES ?= 100000 1000000
 BENCH_REPEAT ?= 3
 
-.PHONY: venv lint format test test-unit check-model demo simulator bench bench-scale clean
+.PHONY: venv lint format test test-unit check-model demo simulator bench bench-scale bench-scale-celery clean
 
 venv: $(STAMP)
 
@@ -53,6 +53,11 @@ bench: venv
 # Parse time of 10, 50 and 200 generated mappings (benchmarks/README.md, "Many mappings").
 bench-scale: venv
 	$(BIN)/python benchmarks/scale.py $(BENCH_ARGS)
+
+# The nightly DAG with 50 mappings on two Celery workers (needs Postgres and Redis).
+bench-scale-celery: venv
+	scripts/ensure_postgres.sh
+	$(BIN)/python benchmarks/scale.py --celery
 
 simulator: venv
 	$(BIN)/python -m erp_simulator --port 8765 --username demo --password demo

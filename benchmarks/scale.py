@@ -3,6 +3,9 @@ customers mapping) parsed as the dag-processor parses it.
 
 ``.venv/bin/python benchmarks/scale.py [--counts "10 50 200"] [--repeat 3] [--no-reserialize]``
 
+``--celery`` measures instead the nightly DAG with 50 mappings on two Celery workers (wall time
+and scheduler overhead per task; see ``scale_celery.py``).
+
 For each N it measures, in this process (median of ``--repeat``, after one warm-up):
 
 - ``load``: ``load_project`` (read and validate every YAML file);
@@ -96,7 +99,13 @@ def main() -> None:
     parser.add_argument("--counts", default="10 50 200", help="mapping counts, space-separated")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-reserialize", action="store_true")
+    parser.add_argument("--celery", action="store_true", help="the nightly DAG on Celery instead")
     args = parser.parse_args()
+    if args.celery:
+        from scale_celery import main as celery_main
+
+        celery_main()
+        return
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="erp-sync-scale-") as scratch:

@@ -28,9 +28,9 @@ HEARTBEAT_TIMEOUT = 10
 WORKER_CONCURRENCY = 2
 
 
-def require_redis() -> redis.Redis:
+def require_redis(db: int = REDIS_DB) -> redis.Redis:
     """The broker database; fails the test (never skips it) when Redis does not answer."""
-    client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=REDIS_DB, socket_timeout=3)
+    client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=db, socket_timeout=3)
     try:
         client.ping()
     except redis.RedisError as exc:
@@ -43,11 +43,11 @@ def require_redis() -> redis.Redis:
     return client
 
 
-def celery_env(meta_db: str, queue: str) -> dict[str, str]:
+def celery_env(meta_db: str, queue: str, redis_db: int = REDIS_DB) -> dict[str, str]:
     """Executor, broker, result backend, queue and the fast failure detection settings."""
     return {
         "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
-        "AIRFLOW__CELERY__BROKER_URL": f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}",
+        "AIRFLOW__CELERY__BROKER_URL": f"redis://{REDIS_HOST}:{REDIS_PORT}/{redis_db}",
         "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{PG_URL.replace('+psycopg', '')}/{meta_db}",
         "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(WORKER_CONCURRENCY),
         "AIRFLOW__CELERY__SYNC_PARALLELISM": "1",
@@ -68,7 +68,13 @@ class CeleryStack(AirflowStack):
     workers: tuple[str, ...] = ()
 
     @classmethod
-    def create(cls, home: Any, extra_env: dict[str, str], workers: tuple[str, ...]) -> CeleryStack:
+    def create(
+        cls,
+        home: Any,
+        extra_env: dict[str, str],
+        workers: tuple[str, ...],
+        redis_db: int = REDIS_DB,
+    ) -> CeleryStack:
         """A stack whose broker queue and result backend are its own, with named workers."""
         meta_db = f"airflow_meta_{uuid.uuid4().hex[:10]}"
         queue = f"erp_sync_test_{uuid.uuid4().hex[:8]}"
@@ -76,7 +82,7 @@ class CeleryStack(AirflowStack):
             home=home,
             meta_db=meta_db,
             parallelism=8,
-            extra_env={**celery_env(meta_db, queue), **extra_env},
+            extra_env={**celery_env(meta_db, queue, redis_db), **extra_env},
         )
         stack.queue = queue
         stack.workers = workers
@@ -132,10 +138,19 @@ class CeleryStack(AirflowStack):
         return sorted(items, key=lambda item: item["try_number"])
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
-        """The current task instances of a run."""
-        response = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")
-        response.raise_for_status()
-        return list(response.json()["task_instances"])
+        """The current task instances of a run, every page of them."""
+        found: list[dict[str, Any]] = []
+        while True:
+            response = self.api(
+                "GET",
+                f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances",
+                params={"limit": 100, "offset": len(found)},
+            )
+            response.raise_for_status()
+            page = response.json()["task_instances"]
+            found.extend(page)
+            if not page or len(found) >= response.json()["total_entries"]:
+                return found
 
     def forget_broker_messages(self, client: redis.Redis) -> None:
         """Delete this stack's queue and the unacknowledged messages a killed worker left."""

@@ -22,7 +22,6 @@ import psycopg
 import pytest
 from airflow_stack import PG_ADMIN_DSN, ROOT, StackError
 from celery_stack import CeleryStack, max_overlap, parse_time, require_redis
-from legacy_mappings import suite_mapping_path
 from simulator_control import clear_faults, page_fetches, set_faults
 
 from erp_simulator import Dataset, SimulatorServer
@@ -50,18 +49,18 @@ def slow_pages(simulator: SimulatorServer, seconds: float) -> None:
     every = {str(page): -1 for page in range(1, STALLED_PAGES + 1)}
     set_faults(
         simulator,
-        {"tables": {"Products": {"stall": every}, "Customers": {"stall": every}},
+        {"tables": {"Artikel_Variante": {"stall": every}, "Kunden": {"stall": every}},
          "stall_seconds": seconds},
     )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def celery_mappings(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The suite's legacy ERP mappings (legacy_erp has max_parallel: 2), with pages of 100 so an
+    """The demo's legacy ERP mappings (legacy_erp has max_parallel: 2), with pages of 100 so an
     extract takes many requests, and products depending on customers."""
     folder = tmp_path_factory.mktemp("mappings")
     for name in ("sources.yaml", "targets.yaml", "customers.yaml", "products.yaml"):
-        shutil.copy(suite_mapping_path(name), folder / name)
+        shutil.copy(ROOT / "include" / "mappings" / name, folder / name)
     sources = folder / "sources.yaml"
     sources.write_text(sources.read_text().replace("page_size: 1000", f"page_size: {PAGE_SIZE}"))
     products = folder / "products.yaml"
@@ -167,7 +166,7 @@ def extract_tries(stack: CeleryStack, runs: dict[str, str]) -> list[dict[str, An
 def assert_targets_equal_sources(dsn: str, mappings: Path, simulator: SimulatorServer) -> None:
     """The demo's comparison: every target row equals its source record after the transforms."""
     compared = verify(load_project(mappings), dsn, simulator.url)
-    assert [name.split(" (")[0] for name, *_ in compared] == ["customers", "products"]
+    assert [name for name, *_ in compared] == ["customers (Kunden)", "products (Artikel_Variante)"]
     for name, source_rows, target_rows, identical in compared:
         assert source_rows == target_rows == identical, (name, source_rows, target_rows, identical)
 
@@ -286,7 +285,7 @@ def test_a_worker_killed_mid_extract_is_retried_on_the_other_worker(
             " ORDER BY attempt DESC LIMIT 1",
             (run_id,),
         ).fetchone()
-    products = len(celery_simulator.dataset.rows("Products"))
+    products = len(celery_simulator.dataset.rows("Artikel_Variante"))
     assert logged == ("success", products, products)
     assert staging_tables(celery_erp_dsn) == set()
 
@@ -300,7 +299,10 @@ def wait_for_extract_mid_way(
         [extract] = [
             ti for ti in stack.task_instances("sync_products", run_id) if ti["task_id"] == "extract"
         ]
-        if extract["state"] == "running" and sum(page_fetches(simulator).values()) >= 3:
+        if (
+            extract["state"] == "running"
+            and sum(page_fetches(simulator, "Artikel_Variante").values()) >= 3
+        ):
             return str(extract["hostname"])
         time.sleep(0.2)
     raise StackError(f"the extract of {run_id} never got under way\n{stack.logs()}")
