@@ -30,9 +30,12 @@ format: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Two processes, one per core, each taking whole test files (a file's fixtures stay together).
+PYTEST_PROCESSES ?= 2
+
 test: lint
 	scripts/ensure_postgres.sh
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_PROCESSES) --dist loadfile $(PYTEST_ARGS)
 
 test-unit: venv
 	$(BIN)/python -m pytest -m unit $(PYTEST_ARGS)
