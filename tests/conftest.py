@@ -15,6 +15,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from databases import cloned_database
 from legacy_mappings import copy_test_mappings
 
 from erp_simulator import Dataset, SimulatorServer
@@ -58,12 +59,8 @@ def erp_template() -> Iterator[str]:
 @pytest.fixture
 def erp_dsn(erp_template: str) -> Iterator[str]:
     """A fresh ERP database for one test, dropped afterwards."""
-    name = f"erp_test_{uuid.uuid4().hex[:10]}"
-    with _admin() as admin:
-        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{erp_template}"')
-    yield dsn(name)
-    with _admin() as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with cloned_database(erp_template, "erp_test") as database:
+        yield database
 
 
 @pytest.fixture
@@ -76,12 +73,8 @@ def erp_conn(erp_dsn: str) -> Iterator[psycopg.Connection]:
 @pytest.fixture(scope="module")
 def module_erp_dsn(erp_template: str) -> Iterator[str]:
     """A fresh ERP database shared by one module's tests that only read or roll back."""
-    name = f"erp_mod_{uuid.uuid4().hex[:10]}"
-    with _admin() as admin:
-        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{erp_template}"')
-    yield dsn(name)
-    with _admin() as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with cloned_database(erp_template, "erp_mod") as database:
+        yield database
 
 
 @pytest.fixture

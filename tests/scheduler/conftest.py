@@ -5,7 +5,6 @@ while Airflow runs), a copy of the demo mappings and a DAG scheduled on the cust
 from __future__ import annotations
 
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import psycopg
 import pytest
 from airflow_stack import PG_ADMIN_DSN, ROOT, AirflowStack
 from consumer_dag import CONSUMER_DAG_ID, consumer_dag_source
+from databases import cloned_database
 from legacy_mappings import suite_mapping_path
 
 from erp_simulator import Dataset, SimulatorServer
@@ -71,12 +71,8 @@ def stack_simulator() -> Iterator[SimulatorServer]:
 @pytest.fixture(scope="module")
 def stack_erp_dsn(erp_template: str) -> Iterator[str]:
     """An ERP database for the whole module, dropped afterwards."""
-    name = f"erp_sched_{uuid.uuid4().hex[:10]}"
-    with _admin() as admin:
-        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{erp_template}"')
-    yield f"host=127.0.0.1 port=5432 user=postgres dbname={name}"
-    with _admin() as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with cloned_database(erp_template, "erp_sched") as database:
+        yield database
 
 
 @pytest.fixture(scope="module")

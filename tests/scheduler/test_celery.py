@@ -12,7 +12,6 @@ from __future__ import annotations
 import shutil
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,8 +19,9 @@ from typing import Any
 
 import psycopg
 import pytest
-from airflow_stack import PG_ADMIN_DSN, ROOT, StackError
+from airflow_stack import ROOT, StackError
 from celery_stack import CeleryStack, max_overlap, parse_time, require_redis
+from databases import cloned_database
 from simulator_control import clear_faults, page_fetches, set_faults
 
 from erp_simulator import Dataset, SimulatorServer
@@ -82,12 +82,8 @@ def celery_simulator() -> Iterator[SimulatorServer]:
 @pytest.fixture(scope="module")
 def celery_erp_dsn(erp_template: str) -> Iterator[str]:
     """An ERP database for the module, dropped afterwards."""
-    name = f"erp_celery_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{erp_template}"')
-    yield f"host=127.0.0.1 port=5432 user=postgres dbname={name}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with cloned_database(erp_template, "erp_celery") as database:
+        yield database
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ import pytest
 from sync_operators.cli.check_source import url_connection
 from sync_operators.cli.refusal import Refused
 from sync_operators.cli.source_checks import describe_zone, offset_between
+from sync_operators.common.connection import ConnectionInfo
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -46,3 +47,13 @@ def test_url_connection_takes_credentials_from_the_url_and_refuses_a_path() -> N
         url_connection("http://erp.example.local:8080/rest")
     with pytest.raises(Refused, match="give the 4D web server"):
         url_connection("erp.example.local:8080")
+
+
+def test_an_https_connection_uri_is_contacted_over_https() -> None:
+    """Airflow reads ``AIRFLOW_CONN_X='https://host:8443'`` as connection type ``https``."""
+    secure = ConnectionInfo(conn_id="x", conn_type="https", host="erp.example.local", port=8443)
+    assert secure.base_url() == "https://erp.example.local:8443"
+    plain = ConnectionInfo(conn_id="x", conn_type="http", host="erp.example.local")
+    assert plain.base_url() == "http://erp.example.local"
+    explicit = ConnectionInfo(conn_id="x", conn_type="http", host="erp", schema="https")
+    assert explicit.base_url() == "https://erp"

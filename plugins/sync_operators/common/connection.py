@@ -20,12 +20,13 @@ class ConnectionInfo:
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def base_url(self) -> str:
-        """``scheme://host[:port]`` for HTTP connections; the scheme comes from ``schema``."""
+        """``scheme://host[:port]`` for HTTP connections; the scheme comes from ``schema``, else
+        from an ``https`` connection type (``AIRFLOW_CONN_X='https://…'``), else ``http``."""
         host = self.host.rstrip("/")
         if "://" in host:
             scheme, _, host = host.partition("://")
         else:
-            scheme = self.schema or "http"
+            scheme = self.schema or ("https" if self.conn_type == "https" else "http")
         port = f":{self.port}" if self.port else ""
         return f"{scheme}://{host}{port}"
 
