@@ -30,6 +30,10 @@ class ConnectionInfo:
         port = f":{self.port}" if self.port else ""
         return f"{scheme}://{host}{port}"
 
+    def basic_auth(self) -> tuple[str, str] | None:
+        """``(login, password)`` for HTTP basic authentication, or None without a login."""
+        return (self.login, self.password or "") if self.login else None
+
     def secrets(self) -> list[str]:
         """Values that must never reach a log line, the sync log or an error detail."""
         values = [self.password] + [

@@ -43,9 +43,10 @@ def apply_auth(
     if connection is None:
         raise AuthError(f"auth type '{options.type}' needs a connection with credentials")
     if options.type == "basic":
-        if not connection.login:
+        credentials = connection.basic_auth()
+        if credentials is None:
             raise AuthError(f"connection '{connection.conn_id}' has no login for basic auth")
-        session.auth = (connection.login, connection.password or "")
+        session.auth = credentials
         return
     extra_key = "token" if options.type == "bearer" else "api_key"
     secret = _secret(connection, extra_key)

@@ -82,11 +82,10 @@ class FourDProbe:
         """``GET $info`` with the connection's credentials; raises SourceUnreachable when the
         server cannot be reached, refuses the credentials or answers no ``$info``."""
         url = f"{self.base_url}/$info"
-        auth = None
-        if self.connection.login:
-            auth = (self.connection.login, self.connection.password or "")
         try:
-            response = self.session.get(url, auth=auth, timeout=self.options.timeout)
+            response = self.session.get(
+                url, auth=self.connection.basic_auth(), timeout=self.options.timeout
+            )
         except requests.RequestException as exc:
             raise SourceUnreachable(f"cannot reach the 4D server at {url}: {exc}") from exc
         conn_id = self.connection.conn_id

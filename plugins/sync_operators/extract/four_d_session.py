@@ -64,11 +64,10 @@ class FourDSession:
 
     def _open(self) -> None:
         url = f"{self.base_url}/$info"
-        auth = None
-        if self.connection.login:
-            auth = (self.connection.login, self.connection.password or "")
         try:
-            response = self.session.get(url, auth=auth, timeout=self.options.timeout)
+            response = self.session.get(
+                url, auth=self.connection.basic_auth(), timeout=self.options.timeout
+            )
         except requests.RequestException as exc:
             raise SourceError(f"cannot reach legacy ERP at {url}: {exc}") from exc
         if response.status_code in (401, 403):

@@ -161,7 +161,7 @@ class WebhookNotifier(SyncAlertNotifier):
         """POST ``{"text", "subject", "dag_id", "run_id", "failures"}``."""
         connection = ConnectionInfo.from_airflow(BaseHook.get_connection(self.conn_id))
         url = connection.base_url() + "/" + self.endpoint.lstrip("/")
-        auth = (connection.login, connection.password or "") if connection.login else None
+        auth = connection.basic_auth()
         payload = {
             "text": text,
             "subject": subject,
