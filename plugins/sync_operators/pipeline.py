@@ -274,7 +274,14 @@ class SyncJob:
             sync_log.delete_errors(conn, log_id, ["extract", "transform", "load"])
             specs = loader.describe_columns(conn)
             loader.create_typed_staging(conn, self.tables)
-            fast = stage_plain_rows(conn, self.tables, transformer, specs, enabled=not self.debug)
+            fast = stage_plain_rows(
+                conn,
+                self.tables,
+                transformer,
+                specs,
+                enabled=not self.debug,
+                connect=self.connect_staging,
+            )
             staged, failed, waiting = fast.staged, 0, 0
             for chunk in fast.remaining_chunks(conn, self.chunk_size):
                 transformer.prepare_chunk([record for _, _, record in chunk], conn)

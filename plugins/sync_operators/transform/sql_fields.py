@@ -8,6 +8,13 @@ its JSON type (``jsonb_typeof``), to
 - a *value*: the typed value, time zone and ``default:`` included, valid where the guard holds;
 - *checks*: :meth:`~sync_operators.common.columns.ColumnSpec.check` as predicates on the value.
 
+Postgres evaluates an expression as often as it is written, and a field's text, its cleaned text
+and its value each appear many times in the guard, the value and the checks. The compiler
+therefore *binds* them: each becomes a column of a subquery around the raw rows
+(:meth:`FieldCompiler.wrap`), computed once per record (``OFFSET 0`` keeps the planner from
+inlining it again; unlike a ``LATERAL`` subquery it keeps the scan parallel). A value that could
+fail is bound only under its guard (``CASE WHEN guard THEN value END``).
+
 The guards are deliberately narrow. Where Python and Postgres could differ they send the value to
 the Python path: ``str.strip`` is Unicode-wide (``btrim`` gets Python's whitespace set),
 ``str.upper``/``lower`` are Unicode-aware (only ASCII text is plain, mapped with ``translate``), a
@@ -20,6 +27,7 @@ localized with offsets from ``zoneinfo`` (:mod:`~sync_operators.transform.zone_o
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,6 +81,12 @@ _NON_STRING_STARTS = ", ".join(str(ord(char)) for char in "-0123456789tf{[")
 _TEXT_STEPS = frozenset({"strip", "upper", "lower", "to_str", "truncate", "default"})
 
 
+_REFERENCE = re.compile(r"_[bf][0-9_]+")
+"""A bound expression or a raw text: referring to it costs nothing."""
+_NAME = re.compile(r"\b_(?:b[0-9]+_[0-9]+|f[0-9]+|seq|record)\b")
+"""A column of the subqueries :meth:`FieldCompiler.wrap` builds."""
+
+
 class Unsupported(Exception):
     """The mapping uses something the SQL path cannot reproduce exactly."""
 
@@ -115,6 +129,8 @@ class _Conversion:
     kind: str
     missing: str = ""
     """Further text, besides NULL and '', the conversion turns into NULL (as an SQL literal)."""
+    wall: str | None = None
+    """For a timestamp: the naive wall time ``expr`` localizes."""
 
 
 class FieldCompiler:
@@ -123,6 +139,45 @@ class FieldCompiler:
     def __init__(self, conn: psycopg.Connection, zone: dt.tzinfo) -> None:
         self.conn = conn
         self.zone = zone
+        self._levels: list[list[str]] = []
+        self._bound: dict[str, str] = {}
+
+    def bind(self, expression: str) -> str:
+        """A reference to ``expression`` computed once per record: a column of the first
+        subquery after every bound expression it refers to. ``expression`` must never fail."""
+        if _REFERENCE.fullmatch(expression):
+            return expression
+        found = self._bound.get(expression)
+        if found is not None:
+            return found
+        level = 0
+        for index, columns in enumerate(self._levels):
+            if any(f"_b{index}_{column}" in expression for column in range(len(columns))):
+                level = index + 1
+        if level == len(self._levels):
+            self._levels.append([])
+        reference = f"_b{level}_{len(self._levels[level])}"
+        self._levels[level].append(expression)
+        self._bound[expression] = reference
+        return reference
+
+    def wrap(self, rows: str, outer: str) -> str:
+        """``rows`` (a SELECT with the columns ``_seq``, ``_record`` and ``_f0``… the expressions
+        refer to) inside one subquery per level of bound expressions, each adding its columns
+        and passing on only those that ``outer`` (the query around it) or a later level uses."""
+        passed: list[list[str]] = []
+        keep = set(_NAME.findall(outer))
+        for level in reversed(range(len(self._levels))):
+            own = {f"_b{level}_{index}" for index in range(len(self._levels[level]))}
+            passed.append(sorted(keep - own))
+            keep = (keep - own).union(*(_NAME.findall(expr) for expr in self._levels[level]))
+        passed.reverse()
+        for level, expressions in enumerate(self._levels):
+            columns = [f"{expr} AS _b{level}_{index}" for index, expr in enumerate(expressions)]
+            listed = ", ".join([*passed[level], *columns])
+            # Compiled expressions; identifiers and literals in them are quoted by psycopg.
+            rows = f"SELECT {listed} FROM ({rows} OFFSET 0) AS _s{level}"  # noqa: S608
+        return rows
 
     def literal(self, value: Any) -> str:
         """An SQL literal, quoted by psycopg."""
@@ -151,8 +206,9 @@ class FieldCompiler:
             f"({t} IS NULL OR ascii({t}) NOT IN ({_NON_STRING_STARTS}) OR {json_type} = 'string')"
         )
         if null_values:
+            string = self.bind(string)
             listed = ", ".join(self.literal(value) for value in null_values)
-            t = f"(CASE WHEN {t} IN ({listed}) AND {string} THEN NULL ELSE {t} END)"
+            t = self.bind(f"(CASE WHEN {t} IN ({listed}) AND {string} THEN NULL ELSE {t} END)")
         text = _Text(t)
         typed = False  # whether the JSON type has been checked to be a string
         steps = parse_steps(mapping.transform)
@@ -183,7 +239,14 @@ class FieldCompiler:
             guards = [*text.guards, conversion.guard]
         if column.base_type not in COLUMN_TYPES[kind]:
             raise Unsupported(f"a {kind} value for a {column.base_type} column")
+        guard = self.bind(" AND ".join(guards) or "true")
+        if conversion is not None:
+            if conversion.wall is not None:  # the wall time is bound once, then localized
+                value = self.localize(self.bind(f"CASE WHEN {guard} THEN {conversion.wall} END"))
+            value = self.bind(f"CASE WHEN {guard} THEN {value} END")
         value = self._default(value, kind, mapping.default, column)
+        if value not in self._bound.values() and not _REFERENCE.fullmatch(value):
+            value = self.bind(f"CASE WHEN {guard} THEN {value} END")
         defaulted = mapping.default is not None
         # Without a default the value is NULL exactly when the input is (text steps keep NULL
         # unless a default step fills it; a conversion also gives NULL for ''), so the NOT NULL
@@ -200,14 +263,13 @@ class FieldCompiler:
             checks.insert(0, present)
         if mapping.required and kind == "text":
             checks.append(f"{value} <> ''")
-        return FieldSql(" AND ".join(guards) or "true", value, tuple(checks))
+        return FieldSql(guard, value, tuple(checks))
 
     def _text_step(self, text: _Text, name: str, argument: Any) -> _Text:
         x = text.expr
         if name == "strip":
-            return _Text(
-                f"btrim({x}, {self.literal(PYTHON_WHITESPACE)})", text.guards, text.shrinks
-            )
+            stripped = self.bind(f"btrim({x}, {self.literal(PYTHON_WHITESPACE)})")
+            return _Text(stripped, text.guards, text.shrinks)
         if name in ("upper", "lower"):
             ascii_only = f"({x} IS NULL OR octet_length({x}) = length({x}))"
             source, target = (LOWER_ASCII, UPPER_ASCII)
@@ -261,18 +323,19 @@ class FieldCompiler:
         if name in ("to_datetime", "to_date"):
             # 4D's D!M!Y text becomes ISO text first; its empty date 0!0!0 is NULL.
             empty = self.literal(FOUR_D_EMPTY_DATE)
-            iso = _iso_of_4d_date(x)
-            four_d = f"({x} ~ '{FOUR_D_DATE_PATTERN}' AND {_valid_text(iso, DATE_PATTERN)})"
+            is_4d = self.bind(f"(strpos({x}, '!') > 0 AND {x} ~ '{FOUR_D_DATE_PATTERN}')")
+            iso = self.bind(f"CASE WHEN {is_4d} THEN {_iso_of_4d_date(x)} END")
+            four_d = f"({is_4d} AND {_valid_text(iso, DATE_PATTERN)})"
             pattern = TIMESTAMP_PATTERN if name == "to_datetime" else DATE_PATTERN
-            guard = f"({missing} OR {x} = {empty} OR {_valid_text(x, pattern)} OR {four_d})"
-            text = (
-                f"CASE WHEN {x} = {empty} THEN NULL WHEN {x} ~ '{FOUR_D_DATE_PATTERN}' "
-                f"THEN {iso} ELSE nullif({x}, '') END"
+            guard = f"({missing} OR {x} = {empty} OR {four_d} OR {_valid_text(x, pattern)})"
+            text = self.bind(
+                f"CASE WHEN {x} = {empty} THEN NULL WHEN {is_4d} THEN {iso} "
+                f"ELSE nullif({x}, '') END"
             )
             if name == "to_date":
                 return _Conversion(guard, f"({text})::date", "date", empty)
             wall = f"({text})::timestamp"
-            return _Conversion(guard, self.localize(wall), "timestamptz", empty)
+            return _Conversion(guard, self.localize(wall), "timestamptz", empty, wall)
         raise Unsupported(f"transform {name!r}")
 
     def localize(self, wall: str) -> str:
