@@ -206,7 +206,7 @@ class FieldCompiler:
             f"({t} IS NULL OR ascii({t}) NOT IN ({_NON_STRING_STARTS}) OR {json_type} = 'string')"
         )
         if null_values:
-            string = self.bind(string)
+            # Written out, not bound: only a text among the null values asks the jsonb.
             listed = ", ".join(self.literal(value) for value in null_values)
             t = self.bind(f"(CASE WHEN {t} IN ({listed}) AND {string} THEN NULL ELSE {t} END)")
         text = _Text(t)
@@ -325,7 +325,7 @@ class FieldCompiler:
             empty = self.literal(FOUR_D_EMPTY_DATE)
             is_4d = self.bind(f"(strpos({x}, '!') > 0 AND {x} ~ '{FOUR_D_DATE_PATTERN}')")
             iso = self.bind(f"CASE WHEN {is_4d} THEN {_iso_of_4d_date(x)} END")
-            four_d = f"({is_4d} AND {_valid_text(iso, DATE_PATTERN)})"
+            four_d = f"({is_4d} AND {_valid_digits_date(iso)})"
             pattern = TIMESTAMP_PATTERN if name == "to_datetime" else DATE_PATTERN
             guard = f"({missing} OR {x} = {empty} OR {four_d} OR {_valid_text(x, pattern)})"
             text = self.bind(
@@ -410,12 +410,27 @@ def _iso_of_4d_date(x: str) -> str:
 
 def _valid_text(x: str, pattern: str) -> str:
     """``x`` has the date or timestamp shape of ``pattern`` with a year from 1970 to 2099, and
-    its day exists in its month (only days 29 to 31 need a closer look)."""
+    its day exists in its month."""
+    return f"CASE WHEN {x} ~ '{pattern}' THEN {_day_exists(x)} ELSE false END"
+
+
+def _valid_digits_date(x: str) -> str:
+    """``x``, text of the shape ``dddd-dd-dd`` (or NULL), is a date from 1970 to 2099: what
+    ``_valid_text(x, DATE_PATTERN)`` says of such text, by comparisons instead of a regex."""
+    month, day = f'substr({x}, 6, 2) COLLATE "C"', f'substr({x}, 9, 2) COLLATE "C"'
+    return (
+        f"({x} COLLATE \"C\" BETWEEN '1970' AND '2100' AND {month} BETWEEN '01' AND '12' "
+        f"AND {day} BETWEEN '01' AND '31' AND {_day_exists(x)})"
+    )
+
+
+def _day_exists(x: str) -> str:
+    """The day of ``x`` (``YYYY-MM-DD…`` with a day from 01 to 31) exists in its month (only
+    days 29 to 31 need a closer look)."""
     month_day, day = f"substr({x}, 6, 5)", f"substr({x}, 9, 2)"
     impossible = "'02-30', '02-31', '04-31', '06-31', '09-31', '11-31'"
     leap = f"substr({x}, 1, 4)::int % 4 = 0"  # exact for 1970 to 2099 (2000 is a leap year)
     return (
-        f"CASE WHEN {x} ~ '{pattern}' THEN {day} COLLATE \"C\" < '29' "
-        f"OR ({month_day} NOT IN ({impossible}) AND ({month_day} <> '02-29' OR {leap})) "
-        "ELSE false END"
+        f"({day} COLLATE \"C\" < '29' "
+        f"OR ({month_day} NOT IN ({impossible}) AND ({month_day} <> '02-29' OR {leap})))"
     )
