@@ -6,11 +6,14 @@ Every retry is logged with its reason."""
 from __future__ import annotations
 
 import logging
+from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 import tenacity
 from pydantic import BaseModel, ConfigDict, Field
 from requests.adapters import HTTPAdapter
+from requests.sessions import merge_setting
 from urllib3.util.retry import Retry
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -53,6 +56,27 @@ class _CappedRetry(Retry):
         return renewed
 
 
+class _Session(requests.Session):
+    """A session that reads proxy and CA bundle settings from the environment once per host:
+    requests walks ``os.environ`` several times for every request, a tenth of the extract's
+    Python time for pages of a thousand records."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._environment: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def merge_environment_settings(  # type: ignore[no-untyped-def]
+        self, url, proxies, stream, verify, cert
+    ) -> dict[str, Any]:
+        """``requests.Session.merge_environment_settings``, remembered per scheme and host."""
+        key = (urlsplit(url)[:2], tuple(sorted((proxies or {}).items())), verify, cert)
+        found = self._environment.get(key)
+        if found is None:
+            found = super().merge_environment_settings(url, proxies, None, verify, cert)
+            self._environment[key] = found
+        return {**found, "stream": merge_setting(stream, self.stream)}
+
+
 def build_session(
     options: HttpRetryOptions,
     methods: frozenset[str] | None = None,
@@ -77,7 +101,7 @@ def build_session(
     )
     retry.retry_after_cap = options.retry_after_max
     adapter = HTTPAdapter(max_retries=retry, pool_connections=2, pool_maxsize=4)
-    session = requests.Session()
+    session = _Session()
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
