@@ -58,7 +58,11 @@ DLT_VENV = BENCH / ".venv-dlt"
 MAPPINGS_DIR = ROOT / "include" / "mappings"
 ENGLISH_MAPPINGS = ROOT / "tests" / "mappings"
 """The products and customers mappings over the simulator's Products and Customers, whose
-modified dates carry the time of day (the shipped ones read the day-only 4D tables)."""
+modified dates carry the time of day (the shipped ones read the day-only 4D tables): the
+incremental workloads use them, since no 5-minute window can select a day-only date."""
+SHIPPED_TABLE, SHIPPED_KEY = "Artikel_Variante", "ID"
+"""The 4D table the shipped products mapping reads, and its primary-key attribute."""
+ENGLISH_TABLE, ENGLISH_KEY = "Products", "product_id"
 SCHEMA_SQL = ROOT / "include" / "sql" / "demo_erp_schema.sql"
 PG = "host=127.0.0.1 port=5432 user=postgres"
 PG_URL = "postgresql://postgres:trust@127.0.0.1:5432"  # trust auth: dlt insists on a password
@@ -189,7 +193,8 @@ def simulator(products: int) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
         ready = Path(tmp) / "ready"
         command = [
             sys.executable, "-m", "erp_simulator", "--port", "0", "--seed", "42",
-            "--products", str(products), "--customers", "0", "--artikel", "0", "--kunden", "0",
+            "--products", str(products), "--customers", "0", "--artikel", str(products),
+            "--kunden", "0",
             "--anchor", ANCHOR.isoformat(), "--username", SIM_USER, "--password", SIM_PASSWORD,
             "--ready-file", str(ready),
         ]  # fmt: skip
@@ -253,14 +258,15 @@ def warm_window(url: str, window: tuple[datetime, datetime]) -> None:
 # Workload processes
 
 
-def mappings_for(page_size: int, tmp: Path) -> Path:
-    """The demo mapping folder reading Products (see ENGLISH_MAPPINGS), with sources.yaml's
-    page_size replaced and products.yaml's delete_policy removed, so erp-sync does the work the
-    floor and dlt do (see README.md)."""
-    folder = tmp / f"mappings_{page_size}"
+def mappings_for(page_size: int, tmp: Path, english: bool = False) -> Path:
+    """The shipped mapping folder (products read from the 4D table Artikel_Variante), or with
+    ``english`` the one reading Products (see ENGLISH_MAPPINGS); with sources.yaml's page_size
+    replaced and products.yaml's delete_policy removed, so erp-sync does the work the floor and
+    dlt do (see README.md)."""
+    folder = tmp / f"mappings_{page_size}{'_english' if english else ''}"
     if not folder.exists():
         shutil.copytree(MAPPINGS_DIR, folder)
-        for mapping in ENGLISH_MAPPINGS.glob("*.yaml"):
+        for mapping in ENGLISH_MAPPINGS.glob("*.yaml") if english else ():
             shutil.copy(mapping, folder / mapping.name)
         products = folder / "products.yaml"
         lines = products.read_text().splitlines(keepends=True)
@@ -347,7 +353,11 @@ def bench_size(
     with simulator(size) as (url, _process):
         common["url"] = url
         # Warm-up (untimed): the simulator renders each record to JSON once, here.
-        workload({"kind": "fetch_floor", "page_size": default_ps, **common})
+        for table, key in ((SHIPPED_TABLE, SHIPPED_KEY), (ENGLISH_TABLE, ENGLISH_KEY)):
+            workload(
+                {"kind": "fetch_floor", "page_size": default_ps, "table": table, "key": key}
+                | common
+            )
 
         def label(name: str, page_size: int) -> str:
             return name if page_size == DEFAULT_PAGE_SIZE else f"{name}_p{page_size}"
@@ -355,18 +365,23 @@ def bench_size(
         if "fetch" in kinds:
             for page_size in page_sizes:
                 for _ in range(repeat):
-                    output = workload({"kind": "fetch_floor", "page_size": page_size, **common})
+                    output = workload(
+                        {"kind": "fetch_floor", "page_size": page_size, **common}
+                        | {"table": SHIPPED_TABLE, "key": SHIPPED_KEY}
+                    )
                     output["results"][0]["workload"] = label("floor_fetch", page_size)
                     recorder.add(size, output)
 
         synced: str | None = None
 
-        def sync_spec(name: str, database: str, page_size: int, **extra: Any) -> dict[str, Any]:
+        def sync_spec(
+            name: str, database: str, page_size: int, english: bool = False, **extra: Any
+        ) -> dict[str, Any]:
             return {
                 "kind": "erp_sync",
                 "workload": name,
                 "dsn": dsn(database),
-                "mappings_dir": str(mappings_for(page_size, tmp)),
+                "mappings_dir": str(mappings_for(page_size, tmp, english)),
                 "page_size": page_size,
                 **common,
                 **extra,
@@ -448,15 +463,24 @@ def bench_size(
                 recorder.add(size, output)
                 dbs.drop(database)
 
+        synced_english: str | None = None
         if kinds & {"incr", "airflow"}:
-            assert synced is not None
+            # Untimed: a target synced from Products, which the incremental windows update.
+            synced_english = dbs.clone(f"en{size}")
+            output = workload(
+                sync_spec("erp_full_english", synced_english, default_ps, english=True, full=True)
+            )
+            check_counts(output, size, created=size)
             keys = [
                 f"P{n:07d}" for n in sorted(random.Random(5).sample(range(1, size + 1), CHANGED))
             ]
             touch_source(url, keys)
             # Untimed: the simulator re-renders the changed records and brings its
             # modified_date index up to date, as a database would on commit.
-            workload({"kind": "fetch_floor", "page_size": default_ps, **common})
+            workload(
+                {"kind": "fetch_floor", "page_size": default_ps, **common}
+                | {"table": ENGLISH_TABLE, "key": ENGLISH_KEY}
+            )
             warm_window(url, WINDOW_1K)
 
         if "incr" in kinds:
@@ -466,11 +490,12 @@ def bench_size(
                 ("erp_incr_0", WINDOW_0, 0),
             ):
                 for _ in range(repeat):
-                    database = dbs.clone(f"inc{size}", synced)
+                    database = dbs.clone(f"inc{size}", synced_english)
                     spec = sync_spec(
                         name,
                         database,
                         default_ps,
+                        english=True,
                         interval_start=start.isoformat(),
                         interval_end=end.isoformat(),
                         now=end.isoformat(),
@@ -493,13 +518,16 @@ def bench_size(
                     "workload": "dlt_full",
                     "pg_url": f"{PG_URL}/{database}",
                     "page_size": default_ps,
+                    "table": SHIPPED_TABLE,
+                    "key": SHIPPED_KEY,
                     **common,
                 }
                 recorder.add(size, workload(spec, python=python))
                 dbs.drop(database)
 
-        if synced is not None:
-            dbs.drop(synced)
+        for database in (synced, synced_english):
+            if database is not None:
+                dbs.drop(database)
 
 
 def check_counts(

@@ -1,10 +1,10 @@
 """The dlt comparison, run by bench.py with the interpreter of benchmarks/.venv-dlt.
 
-``python benchmarks/dlt_workload.py '<json spec>'``: a ``dlt.resource`` pages the simulator's
-Products endpoint by its primary key like the legacy ERP extractor (session from /rest/$info,
-then ``$filter="product_id>'last'"``, ``$orderby=product_id ASC``, ``$top=page_size``) and yields
+``python benchmarks/dlt_workload.py '<json spec>'``: a ``dlt.resource`` pages the spec's table
+(the 4D table Artikel_Variante) by its primary key like the legacy ERP extractor (session from
+/rest/$info, then ``$filter="ID>'last'"``, ``$orderby=ID ASC``, ``$top=page_size``) and yields
 each page; the pipeline loads it into Postgres with ``write_disposition='merge'`` and
-``primary_key='product_id'`` (dlt's defaults otherwise). Prints one JSON line like
+``primary_key`` that key (dlt's defaults otherwise). Prints one JSON line like
 workloads.py. dlt is never a runtime dependency of erp-sync: it lives in its own venv.
 """
 
@@ -26,19 +26,19 @@ import dlt
 import requests
 
 
-def products(url: str, user: str, password: str, page_size: int) -> Any:
+def products(url: str, user: str, password: str, page_size: int, table: str, key: str) -> Any:
     """The dlt resource: keyset paging over the legacy ERP REST API."""
 
-    @dlt.resource(name="products", write_disposition="merge", primary_key="product_id")
+    @dlt.resource(name="products", write_disposition="merge", primary_key=key)
     def resource() -> Any:
         session = requests.Session()
         session.get(f"{url}/rest/$info", auth=(user, password), timeout=60).raise_for_status()
         last = None
         while True:
-            params = {"$top": str(page_size), "$orderby": "product_id ASC"}
+            params = {"$top": str(page_size), "$orderby": f"{key} ASC"}
             if last is not None:
-                params["$filter"] = f"\"product_id>'{last}'\""
-            response = session.get(f"{url}/rest/Products", params=params, timeout=60)
+                params["$filter"] = f"\"{key}>'{last}'\""
+            response = session.get(f"{url}/rest/{table}", params=params, timeout=60)
             response.raise_for_status()
             # stdlib json: the legacy API sends NaN tokens, which simplejson/orjson reject.
             rows = json.loads(response.content)["__ENTITIES"]
@@ -46,7 +46,7 @@ def products(url: str, user: str, password: str, page_size: int) -> Any:
                 yield rows
             if len(rows) < page_size:
                 return
-            last = rows[-1]["product_id"]
+            last = rows[-1][key]
 
     return resource
 
@@ -71,7 +71,14 @@ def main() -> int:
         )
         started = time.perf_counter()
         info = pipeline.run(
-            products(spec["url"], spec["user"], spec["password"], int(spec["page_size"]))
+            products(
+                spec["url"],
+                spec["user"],
+                spec["password"],
+                int(spec["page_size"]),
+                spec["table"],
+                spec["key"],
+            )
         )
         elapsed = time.perf_counter() - started
         info.raise_on_failed_jobs()

@@ -41,7 +41,8 @@ def peak_rss_mb() -> float:
 
 
 def fetch_floor(spec: dict[str, Any]) -> list[dict[str, Any]]:
-    """Page through the Products endpoint by key with http.client; bodies are not decoded."""
+    """Page through the spec's table by its primary key with http.client; bodies are not
+    decoded."""
     parts = urlsplit(spec["url"])
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
     auth = b64encode(f"{spec['user']}:{spec['password']}".encode()).decode()
@@ -53,11 +54,12 @@ def fetch_floor(spec: dict[str, Any]) -> list[dict[str, Any]]:
     page_size = int(spec["page_size"])
     rows = pages = 0
     last: str | None = None
-    marker = b'"product_id":"'
+    table, key = spec["table"], spec["key"]
+    marker = f'"{key}":"'.encode()
     while True:
-        path = f"/rest/Products?$top={page_size}&$orderby=product_id%20ASC"
+        path = f"/rest/{table}?$top={page_size}&$orderby={key}%20ASC"
         if last is not None:
-            path += "&$filter=" + urlquote(f"\"product_id>'{last}'\"")
+            path += "&$filter=" + urlquote(f"\"{key}>'{last}'\"")
         conn.request("GET", path, headers={"Cookie": cookie})
         response = conn.getresponse()
         body = response.read()
