@@ -51,7 +51,7 @@ def nan_to_null(content: bytes) -> bytes:
     if b"NaN" not in content:
         return content
     masked = content
-    if b"\\" in masked:
+    if b'\\"' in masked:  # only a backslash before a quote can hide or fake one
         for old, new in _QUOTE_MASKS:  # same length: positions stay
             masked = masked.replace(old, new)
     parts, start, counted, quotes = [], 0, 0, 0
