@@ -9,7 +9,6 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from itertools import pairwise
 from typing import Any
 
 import psycopg
@@ -117,46 +116,6 @@ def create_typed_table(
         _mark_created(cur, tables.typed_table)
 
 
-def partition_typed_table(
-    conn: psycopg.Connection, tables: StagingTables, bounds: Sequence[int]
-) -> None:
-    """Turn the empty typed table into one partitioned by ``_seq`` ranges split at ``bounds``.
-
-    Rows that several connections stage at once land interleaved in one heap; in partitions of
-    their own they are read back in ``_seq`` order, so the merge sorts input that is already in
-    the source's order. The old table (column types, NOT NULL, collations) becomes the first
-    partition; the comment moves to the partitioned table, which the stale cleanup drops with
-    its partitions.
-    """
-    first = f"{tables.typed}_0"
-    edges: list[sql.Composable] = [
-        sql.SQL("MINVALUE"),
-        *map(sql.Literal, bounds),
-        sql.SQL("MAXVALUE"),
-    ]
-    with conn.cursor() as cur:
-        cur.execute(
-            sql.SQL("ALTER TABLE {} RENAME TO {}").format(tables.typed_table, sql.Identifier(first))
-        )
-        old = sql.Identifier(tables.schema, first)
-        cur.execute(sql.SQL("COMMENT ON TABLE {} IS NULL").format(old))
-        cur.execute(
-            sql.SQL("CREATE TABLE {} (LIKE {}) PARTITION BY RANGE (_seq)").format(
-                tables.typed_table, old
-            )
-        )
-        for index, (low, high) in enumerate(pairwise(edges)):
-            part = sql.Identifier(tables.schema, f"{tables.typed}_{index}")
-            if index:
-                cur.execute(sql.SQL("CREATE UNLOGGED TABLE {} (LIKE {})").format(part, old))
-            cur.execute(
-                sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})").format(
-                    tables.typed_table, part, low, high
-                )
-            )
-        _mark_created(cur, tables.typed_table)
-
-
 def create_typed_table_of_type(
     conn: psycopg.Connection, tables: StagingTables, columns: Sequence[str], data_type: str
 ) -> None:
@@ -208,7 +167,7 @@ def table_comments(conn: psycopg.Connection, schema: str = STAGING_SCHEMA) -> li
             """
             SELECT c.relname, obj_description(c.oid, 'pg_class')
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE n.nspname = %s AND c.relkind IN ('r', 'p')
+            WHERE n.nspname = %s AND c.relkind = 'r'
               AND obj_description(c.oid, 'pg_class') IS NOT NULL
             """,
             (schema,),

@@ -25,12 +25,7 @@ from psycopg import sql
 
 from sync_operators.common.columns import ColumnSpec
 from sync_operators.config.models import MappingConfig, SourceConfig
-from sync_operators.staging.tables import (
-    StagingTables,
-    iter_raw_chunks,
-    partition_typed_table,
-    stream_chunks,
-)
+from sync_operators.staging.tables import StagingTables, iter_raw_chunks, stream_chunks
 from sync_operators.transform.base import BaseTransformer
 from sync_operators.transform.field_mapping import FieldMappingTransformer, null_values
 from sync_operators.transform.sql_fields import FieldCompiler, TypedColumn, Unsupported
@@ -152,16 +147,13 @@ def insert_plain_rows(
     parts = min(processes, MAX_CONNECTIONS) if size >= PARALLEL_FROM_BYTES and connect else 1
     if parts <= 1:
         return _insert(conn, tables, columns, select.text())
+    conn.commit()
     blocks = -(-size // block_size)
     bounds = [blocks * index // parts for index in range(parts)]
     conditions = [
         f" AND r.ctid >= '({low},0)'::tid" + (f" AND r.ctid < '({high},0)'::tid" if high else "")
         for low, high in zip(bounds, [*bounds[1:], None], strict=True)
     ]
-    seq_bounds = _first_seqs(conn, tables, bounds[1:])
-    if seq_bounds:
-        partition_typed_table(conn, tables, seq_bounds)
-    conn.commit()
 
     def stage_part(condition: str) -> int:
         with connect() as part_conn:  # type: ignore[misc]
@@ -169,27 +161,6 @@ def insert_plain_rows(
 
     with ThreadPoolExecutor(parts, thread_name_prefix="sql-transform") as pool:
         return sum(pool.map(stage_part, conditions))
-
-
-def _first_seqs(
-    conn: psycopg.Connection, tables: StagingTables, blocks: Sequence[int]
-) -> list[int]:
-    """The first ``_seq`` in each of ``blocks`` of the raw table, where each part of the split
-    starts; empty when they do not rise (the extract writes the raw table in ``_seq`` order)."""
-    found = []
-    with conn.cursor() as cur:
-        for block in blocks:
-            cur.execute(
-                sql.SQL("SELECT min(_seq) FROM {} WHERE ctid >= %s::tid AND ctid < %s::tid").format(
-                    tables.raw_table
-                ),
-                (f"({block},0)", f"({block + 1},0)"),
-            )
-            (first,) = cur.fetchone()  # type: ignore[misc]
-            if first is None or (found and first <= found[-1]):
-                return []
-            found.append(first)
-    return found
 
 
 def _insert(
