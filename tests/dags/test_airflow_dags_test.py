@@ -16,6 +16,7 @@ import pytest
 from airflow_runs import AIRFLOW, dags_test_env, migrated_home
 
 from erp_simulator import SimulatorServer
+from erp_simulator.generator import generate_products
 from sync_operators.project import load_project
 from sync_operators.transform.field_mapping import FieldMappingTransformer
 
@@ -158,3 +159,40 @@ def test_a_logical_date_in_the_future_fails_the_run_and_changes_nothing(
     assert log == [(1, datetime(2030, 1, 1, 0, 5, tzinfo=UTC), "failed")]
     assert state in ([], [(None,)])
     assert products == 0
+
+
+def test_a_large_full_run_transforms_on_several_connections_inside_a_task(
+    airflow_home: Path,
+    mappings_copy: Path,
+    simulator: SimulatorServer,
+    erp_dsn: str,
+) -> None:
+    """A raw table past the SQL transform's 8 MB threshold is staged by several connections at
+    once; inside an Airflow task they come from the hook, opened in the task's own thread. Every
+    record arrives, value for value."""
+    anchor = datetime(2026, 3, 1, 6, 0)
+    many = generate_products(seed=11, anchor=anchor, count=30_000)
+    for record in many:
+        record["product_id"] = f"L{record['product_id']}"
+    simulator.dataset.upsert("Products", many)
+
+    output = run_dags_test(
+        airflow_home,
+        mappings_copy,
+        simulator,
+        erp_dsn,
+        "sync_products",
+        "2026-03-02T10:10:00+00:00",
+        conf='{"full": true}',
+    )
+    assert re.search(r"SQL transform: \d+ block ranges of the raw table on \d+ connections", output)
+    project = load_project(mappings_copy)
+    mapping = project.mapping("products")
+    transformer = FieldMappingTransformer(mapping=mapping, source=project.source_of(mapping))
+    expected = {}
+    for record in simulator.dataset.rows("Products"):
+        row = transformer.transform(record)
+        expected[row["legacy_id"]] = row
+    actual = target_rows(erp_dsn, mapping.columns)
+    assert len(actual) == len(expected) > 30_000
+    assert actual == expected

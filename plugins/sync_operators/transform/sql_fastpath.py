@@ -132,10 +132,11 @@ def insert_plain_rows(
     """Stage the rows of ``select`` in the typed table; returns how many.
 
     Postgres runs the statement's subqueries (:meth:`FieldCompiler.wrap`) in one process, so a
-    large raw table is split into ranges of blocks that connections from ``connect`` stage at the
-    same time: as many as the server lets one query use (``max_parallel_workers_per_gather`` + 1).
-    ``conn`` commits first, so that they see the typed table. JIT stays off: compiling these
-    expressions costs more than it saves (1.5 s per process for the shipped products mapping).
+    large raw table is split into ranges of blocks that connections from ``connect`` (opened in
+    this thread) stage at the same time: as many as the server lets one query use
+    (``max_parallel_workers_per_gather`` + 1). ``conn`` commits first, so that they see the typed
+    table. JIT stays off: compiling these expressions costs more than it saves (1.5 s per process
+    for the shipped products mapping).
     """
     with conn.cursor() as cur:
         cur.execute(
@@ -155,12 +156,23 @@ def insert_plain_rows(
         for low, high in zip(bounds, [*bounds[1:], None], strict=True)
     ]
 
-    def stage_part(condition: str) -> int:
-        with connect() as part_conn:  # type: ignore[misc]
-            return _insert(part_conn, tables, columns, select.text(condition))
+    def stage_part(part_conn: psycopg.Connection, condition: str) -> int:
+        staged = _insert(part_conn, tables, columns, select.text(condition))
+        part_conn.commit()
+        return staged
 
-    with ThreadPoolExecutor(parts, thread_name_prefix="sql-transform") as pool:
-        return sum(pool.map(stage_part, conditions))
+    # Opened here, not in the threads: an Airflow hook looks its connection up through the task
+    # runner, which one thread at a time should ask.
+    logger.info("SQL transform: %d block ranges of the raw table on %d connections", parts, parts)
+    connections: list[psycopg.Connection] = []
+    try:
+        for _ in conditions:
+            connections.append(connect())  # type: ignore[misc]
+        with ThreadPoolExecutor(parts, thread_name_prefix="sql-transform") as pool:
+            return sum(pool.map(stage_part, connections, conditions))
+    finally:
+        for part_conn in connections:
+            part_conn.close()
 
 
 def _insert(
