@@ -632,3 +632,37 @@ def test_weekly_sampling_finds_every_offset_change(
     weekly = zone_offsets.wall_offsets.__wrapped__(zone)
     monkeypatch.setattr(zone_offsets, "_STEP", 6 * 3600)
     assert zone_offsets.wall_offsets.__wrapped__(zone) == weekly
+
+
+def test_a_transform_that_cannot_open_more_connections_stages_on_its_own(
+    make_job: JobFactory,
+    erp_conn: psycopg.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+    spy: list[sql_fastpath.FastPath],
+) -> None:
+    """A server out of connections does not fail the transform: the split falls back to the
+    step's own connection, and every record is staged or recorded as before."""
+    monkeypatch.setattr(sql_fastpath, "PARALLEL_FROM_BYTES", 0)
+    job = make_job("products")
+    extracted = job.extract(full=True, interval_start=None, interval_end=None)["extracted"]
+    opened: list[psycopg.Connection] = []
+
+    def one_only() -> psycopg.Connection:
+        if opened:
+            raise psycopg.OperationalError("sorry, too many clients already")
+        opened.append(job_connect())
+        return opened[-1]
+
+    job_connect = job.connect_staging
+    job.connect_staging = one_only
+    try:
+        result = job.transform()
+        staged = erp_conn.execute(
+            sql.SQL("SELECT count(*) FROM {}").format(job.tables.typed_table)
+        ).fetchone()
+    finally:
+        job.connect_staging = job_connect
+        job.cleanup()
+    assert spy[-1].staged > 0
+    assert staged == (result["staged"],)
+    assert result["staged"] + result["failed"] == extracted

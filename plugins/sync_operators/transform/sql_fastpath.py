@@ -163,11 +163,17 @@ def insert_plain_rows(
 
     # Opened here, not in the threads: an Airflow hook looks its connection up through the task
     # runner, which one thread at a time should ask.
-    logger.info("SQL transform: %d block ranges of the raw table on %d connections", parts, parts)
     connections: list[psycopg.Connection] = []
     try:
-        for _ in conditions:
-            connections.append(connect())  # type: ignore[misc]
+        try:
+            for _ in conditions:
+                connections.append(connect())  # type: ignore[misc]
+        except psycopg.OperationalError as exc:  # the server's max_connections, say
+            logger.warning("SQL transform stays on one connection: no more could open (%s)", exc)
+            return _insert(conn, tables, columns, select.text())
+        logger.info(
+            "SQL transform: %d block ranges of the raw table on %d connections", parts, parts
+        )
         with ThreadPoolExecutor(parts, thread_name_prefix="sql-transform") as pool:
             return sum(pool.map(stage_part, connections, conditions))
     finally:
