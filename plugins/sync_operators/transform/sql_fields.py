@@ -85,6 +85,8 @@ _REFERENCE = re.compile(r"_[bf][0-9_]+")
 """A bound expression or a raw text: referring to it costs nothing."""
 _NAME = re.compile(r"\b_(?:b[0-9]+_[0-9]+|f[0-9]+|seq|record)\b")
 """A column of the subqueries :meth:`FieldCompiler.wrap` builds."""
+_LEVEL = re.compile(r"\b_b([0-9]+)_[0-9]+\b")
+"""A bound expression's reference, capturing its level."""
 
 
 class Unsupported(Exception):
@@ -150,10 +152,7 @@ class FieldCompiler:
         found = self._bound.get(expression)
         if found is not None:
             return found
-        level = 0
-        for index, columns in enumerate(self._levels):
-            if any(f"_b{index}_{column}" in expression for column in range(len(columns))):
-                level = index + 1
+        level = max((int(found) + 1 for found in _LEVEL.findall(expression)), default=0)
         if level == len(self._levels):
             self._levels.append([])
         reference = f"_b{level}_{len(self._levels[level])}"
@@ -245,7 +244,7 @@ class FieldCompiler:
                 value = self.localize(self.bind(f"CASE WHEN {guard} THEN {conversion.wall} END"))
             value = self.bind(f"CASE WHEN {guard} THEN {value} END")
         value = self._default(value, kind, mapping.default, column)
-        if value not in self._bound.values() and not _REFERENCE.fullmatch(value):
+        if not _REFERENCE.fullmatch(value):
             value = self.bind(f"CASE WHEN {guard} THEN {value} END")
         defaulted = mapping.default is not None
         # Without a default the value is NULL exactly when the input is (text steps keep NULL
