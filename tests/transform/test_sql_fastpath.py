@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from erp_simulator import Dataset, SimulatorServer
 from erp_simulator.faults import bad_product_records, with_bad_records
@@ -666,3 +667,32 @@ def test_a_transform_that_cannot_open_more_connections_stages_on_its_own(
     assert spy[-1].staged > 0
     assert staged == (result["staged"],)
     assert result["staged"] + result["failed"] == extracted
+
+
+def test_a_raw_table_of_fewer_blocks_than_connections_stages_each_record_once(
+    make_job: JobFactory, erp_conn: psycopg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three records in one block, split for three connections: two ranges are empty, the last
+    holds every record, and each is staged (or recorded as an error) exactly once."""
+    monkeypatch.setattr(sql_fastpath, "PARALLEL_FROM_BYTES", 0)
+    job = make_job("products")
+    job.extract(full=True, interval_start=None, interval_end=None)
+    raw = job.tables.raw_table
+    kept = erp_conn.execute(
+        sql.SQL("SELECT _seq, _key, _record FROM {} ORDER BY _seq LIMIT 3").format(raw)
+    ).fetchall()
+    erp_conn.execute(sql.SQL("TRUNCATE {}").format(raw))
+    with erp_conn.cursor() as cur:
+        cur.executemany(
+            sql.SQL("INSERT INTO {} (_seq, _key, _record) VALUES (%s, %s, %s)").format(raw),
+            [(seq, key, Jsonb(record)) for seq, key, record in kept],
+        )
+    try:
+        result = job.transform()
+        staged = erp_conn.execute(
+            sql.SQL("SELECT count(*), count(DISTINCT _seq) FROM {}").format(job.tables.typed_table)
+        ).fetchone()
+    finally:
+        job.cleanup()
+    assert result["staged"] + result["failed"] == 3
+    assert staged == (result["staged"], result["staged"])

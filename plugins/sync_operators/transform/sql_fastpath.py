@@ -152,7 +152,8 @@ def insert_plain_rows(
     blocks = -(-size // block_size)
     bounds = [blocks * index // parts for index in range(parts)]
     conditions = [
-        f" AND r.ctid >= '({low},0)'::tid" + (f" AND r.ctid < '({high},0)'::tid" if high else "")
+        f" AND r.ctid >= '({low},0)'::tid"
+        + ("" if high is None else f" AND r.ctid < '({high},0)'::tid")
         for low, high in zip(bounds, [*bounds[1:], None], strict=True)
     ]
 
