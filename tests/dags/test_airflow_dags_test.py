@@ -69,6 +69,28 @@ def target_rows(erp_dsn: str, columns: list[str]) -> dict[str, dict[str, Any]]:
         return {row[0]: dict(zip(columns, row, strict=True)) for row in conn.execute(query)}
 
 
+def run_full_sync(home: Path, mappings: Path, simulator: SimulatorServer, erp_dsn: str) -> str:
+    """A manual full run of ``sync_products``; returns the output of ``airflow dags test``."""
+    return run_dags_test(
+        home,
+        mappings,
+        simulator,
+        erp_dsn,
+        "sync_products",
+        "2026-03-02T10:10:00+00:00",
+        conf='{"full": true}',
+    )
+
+
+def source_as_rows(mappings: Path, simulator: SimulatorServer) -> dict[str, dict[str, Any]]:
+    """Every Products record as the Python transform makes it, keyed by legacy_id."""
+    project = load_project(mappings)
+    mapping = project.mapping("products")
+    transformer = FieldMappingTransformer(mapping=mapping, source=project.source_of(mapping))
+    rows = (transformer.transform(record) for record in simulator.dataset.rows("Products"))
+    return {row["legacy_id"]: row for row in rows}
+
+
 def test_incremental_run_takes_exactly_its_window_and_full_run_takes_everything(
     airflow_home: Path,
     mappings_copy: Path,
@@ -114,20 +136,8 @@ def test_incremental_run_takes_exactly_its_window_and_full_run_takes_everything(
         ).fetchall()
     assert log == [("incremental", start, start.replace(minute=5), "success", 2, 2)]
 
-    run_dags_test(
-        airflow_home,
-        mappings_copy,
-        simulator,
-        erp_dsn,
-        "sync_products",
-        "2026-03-02T10:10:00+00:00",
-        conf='{"full": true}',
-    )
-    transformer = FieldMappingTransformer(mapping=mapping, source=project.source_of(mapping))
-    expected = {}
-    for record in simulator.dataset.rows("Products"):
-        row = transformer.transform(record)
-        expected[row["legacy_id"]] = row
+    run_full_sync(airflow_home, mappings_copy, simulator, erp_dsn)
+    expected = source_as_rows(mappings_copy, simulator)
     actual = target_rows(erp_dsn, columns)
     assert actual.keys() == expected.keys()
     for key, row in expected.items():
@@ -176,23 +186,9 @@ def test_a_large_full_run_transforms_on_several_connections_inside_a_task(
         record["product_id"] = f"L{record['product_id']}"
     simulator.dataset.upsert("Products", many)
 
-    output = run_dags_test(
-        airflow_home,
-        mappings_copy,
-        simulator,
-        erp_dsn,
-        "sync_products",
-        "2026-03-02T10:10:00+00:00",
-        conf='{"full": true}',
-    )
+    output = run_full_sync(airflow_home, mappings_copy, simulator, erp_dsn)
     assert re.search(r"SQL transform: \d+ block ranges of the raw table on \d+ connections", output)
-    project = load_project(mappings_copy)
-    mapping = project.mapping("products")
-    transformer = FieldMappingTransformer(mapping=mapping, source=project.source_of(mapping))
-    expected = {}
-    for record in simulator.dataset.rows("Products"):
-        row = transformer.transform(record)
-        expected[row["legacy_id"]] = row
-    actual = target_rows(erp_dsn, mapping.columns)
+    expected = source_as_rows(mappings_copy, simulator)
+    actual = target_rows(erp_dsn, load_project(mappings_copy).mapping("products").columns)
     assert len(actual) == len(expected) > 30_000
     assert actual == expected
