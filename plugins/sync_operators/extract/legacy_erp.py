@@ -55,6 +55,7 @@ from sync_operators.common.filters import COMPARISONS, FilterCondition, matches_
 from sync_operators.common.http_session import (
     HttpRetryOptions,
     body_retrying,
+    read_body,
 )
 from sync_operators.common.json_pages import NestedTooDeeply, decode_body
 from sync_operators.common.paths import is_path
@@ -414,7 +415,7 @@ class LegacyErpExtractor(BaseExtractor):
         request = unquote_plus(response.url)
         self.rest.raise_for_status(response, url, request)
         try:
-            content = response.content
+            content = read_body(response)
         except requests.RequestException as exc:
             raise BrokenBody(f"{url}: the response broke off: {exc}") from exc
         body = decode_raw_page(content, "__ENTITIES", self._head_names())
