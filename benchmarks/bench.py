@@ -2,7 +2,9 @@
 
 ``make bench`` (or ``.venv/bin/python benchmarks/bench.py --sizes "100000 1000000" --repeat 3``)
 starts the legacy ERP simulator in its own process with N generated products, and for each N
-measures, each repeated and reported as median (min, max):
+measures, each repeated and reported as median (min, max); the fetch, full, floor and update
+workloads run in rounds (one of each per repetition), and erp/floor is the median of the rounds'
+ratios:
 
 - ``floor_fetch``: every page over plain HTTP (http.client, keep-alive), body discarded;
 - ``erp_full``: a full sync into an empty target through the real SyncJob steps (extractor,
@@ -15,7 +17,8 @@ measures, each repeated and reported as median (min, max):
 - ``airflow_dags_test``: once, ``airflow dags test sync_products`` for an empty window, to show
   Airflow's per-task start-up next to the in-process figures.
 
-Every workload runs in its own subprocess, so its peak RSS is its own; every workload set gets
+Every workload runs in its own subprocess after a CHECKPOINT, so its peak RSS is its own and it
+does not pay for the WAL of the one before; every workload set gets
 fresh databases cloned from a template holding include/sql/demo_erp_schema.sql, all dropped at
 the end. Prints one table and writes the same as JSON under benchmarks/runs/ (git-ignored; the
 results the README cites are kept in benchmarks/results/).
@@ -367,16 +370,6 @@ def bench_size(
         def label(name: str, page_size: int) -> str:
             return name if page_size == DEFAULT_PAGE_SIZE else f"{name}_p{page_size}"
 
-        if "fetch" in kinds:
-            for page_size in page_sizes:
-                for _ in range(repeat):
-                    output = workload(
-                        {"kind": "fetch_floor", "page_size": page_size, **common}
-                        | {"table": SHIPPED_TABLE, "key": SHIPPED_KEY}
-                    )
-                    output["results"][0]["workload"] = label("floor_fetch", page_size)
-                    recorder.add(size, output)
-
         synced: str | None = None
 
         def sync_spec(
@@ -392,22 +385,65 @@ def bench_size(
                 **extra,
             }
 
+        def full_sync(page_size: int, recorded: bool) -> None:
+            nonlocal synced
+            database = dbs.clone(f"full{size}")
+            output = workload(
+                sync_spec(label("erp_full", page_size), database, page_size, full=True)
+            )
+            check_counts(output, size, created=size)
+            if recorded:
+                recorder.add(size, output)
+            if synced is None and page_size == default_ps:
+                synced = database  # kept as the template of a synced target
+            else:
+                dbs.drop(database)
+
+        # Rounds: each repetition runs the floor's parts next to the syncs they are compared
+        # with, so a machine that slows down for a while slows both, and each round gives one
+        # erp/floor ratio (see summarise).
         needs_synced = kinds & {"floor", "update", "incr", "airflow"}
-        if "full" in kinds or needs_synced:
-            for page_size in page_sizes if "full" in kinds else [default_ps]:
-                for rep in range(repeat if "full" in kinds else 1):
-                    database = dbs.clone(f"full{size}")
+        for round_number in range(repeat):
+            if "fetch" in kinds:
+                for page_size in page_sizes:
                     output = workload(
-                        sync_spec(label("erp_full", page_size), database, page_size, full=True)
+                        {"kind": "fetch_floor", "page_size": page_size, **common}
+                        | {"table": SHIPPED_TABLE, "key": SHIPPED_KEY}
                     )
-                    check_counts(output, size, created=size)
-                    if "full" in kinds:
-                        recorder.add(size, output)
-                    if synced is None and page_size == default_ps:
-                        synced = database  # kept as the template of a synced target
-                    else:
-                        dbs.drop(database)
-                    del rep
+                    output["results"][0]["workload"] = label("floor_fetch", page_size)
+                    recorder.add(size, output)
+            if "full" in kinds:
+                for page_size in page_sizes:
+                    full_sync(page_size, recorded=True)
+            elif needs_synced and round_number == 0:
+                full_sync(default_ps, recorded=False)
+            if "floor" in kinds:
+                assert synced is not None
+                database = dbs.clone(f"floor{size}")
+                recorder.add(
+                    size,
+                    workload(
+                        {
+                            "kind": "copy_merge_floor",
+                            "source_dsn": dsn(synced),
+                            "dsn": dsn(database),
+                            "mappings_dir": str(MAPPINGS_DIR),
+                        }
+                    ),
+                )
+                dbs.drop(database)
+            if "update" in kinds:
+                assert synced is not None
+                database = dbs.clone(f"upd{size}", synced)
+                with psycopg.connect(dsn(database), autocommit=True) as conn:
+                    changed = conn.execute(
+                        "UPDATE products_product SET stock = stock + 1 WHERE id % 10 = 0"
+                    ).rowcount
+                    conn.execute("VACUUM ANALYZE products_product")
+                output = workload(sync_spec("erp_full_10pct", database, default_ps, full=True))
+                check_counts(output, size, updated=changed)
+                recorder.add(size, output)
+                dbs.drop(database)
 
         if args.profile:
             database = dbs.clone(f"prof{size}")
@@ -436,37 +472,6 @@ def bench_size(
                 "file": str(out.relative_to(ROOT)),
             }
             print_phases(size, phases)
-
-        if "floor" in kinds:
-            assert synced is not None
-            for _ in range(repeat):
-                database = dbs.clone(f"floor{size}")
-                recorder.add(
-                    size,
-                    workload(
-                        {
-                            "kind": "copy_merge_floor",
-                            "source_dsn": dsn(synced),
-                            "dsn": dsn(database),
-                            "mappings_dir": str(MAPPINGS_DIR),
-                        }
-                    ),
-                )
-                dbs.drop(database)
-
-        if "update" in kinds:
-            assert synced is not None
-            for _ in range(repeat):
-                database = dbs.clone(f"upd{size}", synced)
-                with psycopg.connect(dsn(database), autocommit=True) as conn:
-                    changed = conn.execute(
-                        "UPDATE products_product SET stock = stock + 1 WHERE id % 10 = 0"
-                    ).rowcount
-                    conn.execute("VACUUM ANALYZE products_product")
-                output = workload(sync_spec("erp_full_10pct", database, default_ps, full=True))
-                check_counts(output, size, updated=changed)
-                recorder.add(size, output)
-                dbs.drop(database)
 
         synced_english: str | None = None
         if kinds & {"incr", "airflow"}:
@@ -784,12 +789,29 @@ def summarise(recorder: Recorder) -> list[dict[str, Any]]:
                 for step in runs[0]["steps"]
             }
         suffix = name.split("_p", 1)[1] if "_p" in name else None
-        fetch = medians.get((size, f"floor_fetch_p{suffix}" if suffix else "floor_fetch"))
+        fetch_name = f"floor_fetch_p{suffix}" if suffix else "floor_fetch"
+        fetch = medians.get((size, fetch_name))
         copy, merge = medians.get((size, "floor_copy")), medians.get((size, "floor_merge"))
         if name.startswith("erp_full") and None not in (fetch, copy, merge):
             floor = fetch + copy + merge  # type: ignore[operator]
             row["floor_seconds"] = round(floor, 3)
-            row["erp_over_floor"] = round(median / floor, 2)
+            floors = [
+                sum(parts)
+                for parts in zip(
+                    *(
+                        [run["seconds"] for run in recorder.runs[(size, part)]]
+                        for part in (fetch_name, "floor_copy", "floor_merge")
+                    ),
+                    strict=False,
+                )
+            ]
+            if len(floors) == len(seconds):
+                # One ratio per round (the floor measured next to the sync), then their median.
+                ratios = [erp / floor for erp, floor in zip(seconds, floors, strict=True)]
+                row["erp_over_floor"] = round(statistics.median(ratios), 2)
+                row["erp_over_floor_range"] = [round(min(ratios), 2), round(max(ratios), 2)]
+            else:
+                row["erp_over_floor"] = round(median / floor, 2)
         if name == "dlt_full" and (size, "erp_full") in medians:
             row["dlt_over_erp"] = round(median / medians[(size, "erp_full")], 2)
         rows.append(row)
@@ -809,6 +831,15 @@ def summarise(recorder: Recorder) -> list[dict[str, Any]]:
         return (row["size"], order.index(base) if base in order else 99, row["workload"])
 
     return sorted(rows, key=key)
+
+
+def _ratio(row: dict[str, Any]) -> str:
+    """erp/floor, with the range of the rounds' ratios when there is one."""
+    if "erp_over_floor" not in row:
+        return ""
+    low, high = row.get("erp_over_floor_range", (None, None))
+    spread = f" ({low:.2f}-{high:.2f})" if low is not None and low != high else ""
+    return f"{row['erp_over_floor']:.2f}{spread}"
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
@@ -837,7 +868,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
                 f"{row['max']:.3f}",
                 f"{row['rows_per_s']:,}" if row["rows_per_s"] else "-",
                 f"{row['peak_rss_mb']:.0f}",
-                f"{row['erp_over_floor']:.2f}" if "erp_over_floor" in row else "",
+                _ratio(row),
                 f"{row['dlt_over_erp']:.2f}" if "dlt_over_erp" in row else "",
             ]
         )
