@@ -304,8 +304,7 @@ def workload(
 ) -> dict[str, Any]:
     """Run benchmarks/workloads.py (or the dlt script) with ``spec``, after a CHECKPOINT: a
     workload that writes a million rows leaves a checkpoint due, and whichever workload ran next
-    paid for it (a 1M merge took 5.5 s after a checkpoint and 10.5 s right after another 1M
-    load)."""
+    paid for it (the same 1M merge took 5.5 to 10.8 s, the most right after another 1M load)."""
     with psycopg.connect(f"{PG} dbname=postgres", autocommit=True) as conn:
         conn.execute("CHECKPOINT")
     script = BENCH / ("dlt_workload.py" if spec["kind"] == "dlt" else "workloads.py")
