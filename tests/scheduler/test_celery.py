@@ -159,12 +159,24 @@ def extract_tries(stack: CeleryStack, runs: dict[str, str]) -> list[dict[str, An
     return tries
 
 
-def assert_targets_equal_sources(dsn: str, mappings: Path, simulator: SimulatorServer) -> None:
-    """The demo's comparison: every target row equals its source record after the transforms."""
+def assert_targets_equal_sources(
+    dsn: str,
+    mappings: Path,
+    simulator: SimulatorServer,
+    only: str | None = None,
+) -> None:
+    """The demo's comparison: every target row equals its source record after the transforms
+    (of every mapping, or of the one named ``only``, for a test that syncs no other)."""
     compared = verify(load_project(mappings), dsn, simulator.url)
     assert [name for name, *_ in compared] == ["customers (Kunden)", "products (Artikel_Variante)"]
     for name, source_rows, target_rows, identical in compared:
-        assert source_rows == target_rows == identical, (name, source_rows, target_rows, identical)
+        if only is None or name == only:
+            assert source_rows == target_rows == identical, (
+                name,
+                source_rows,
+                target_rows,
+                identical,
+            )
 
 
 def test_pools_are_checked_and_applied_through_the_api(
@@ -273,7 +285,9 @@ def test_a_worker_killed_mid_extract_is_retried_on_the_other_worker(
         f"{retried.total_seconds():.1f}s, extract done after {recovered.total_seconds():.1f}s"
     )
 
-    assert_targets_equal_sources(celery_erp_dsn, celery_mappings, celery_simulator)
+    assert_targets_equal_sources(
+        celery_erp_dsn, celery_mappings, celery_simulator, only="products (Artikel_Variante)"
+    )
     with psycopg.connect(celery_erp_dsn) as conn:
         logged = conn.execute(
             "SELECT status, extracted, created + updated + unchanged + failed"
