@@ -34,7 +34,7 @@ from sync_operators.common.json_pages import _escapes, loads
 
 _SIGNS = ("+", "-")
 _NAN = re.compile(b"NaN")
-"""Found with ``re`` rather than ``bytes.find``: on JSON text it is about twice as fast."""
+"""Found with ``re`` rather than ``bytes.find``, which takes ≈ 1.5 times as long over a page."""
 _QUOTE_MASKS = ((b"\\\\", b"__"), (b'\\"', b"__"))
 _COPY_ESCAPES = ((b"\\", b"\\\\"), (b"\t", b"\\t"), (b"\n", b"\\n"), (b"\r", b"\\r"))
 

@@ -321,7 +321,7 @@ class FieldCompiler:
             return _Conversion(guard, expr, "bool")
         if name in ("to_datetime", "to_date"):
             # 4D's D!M!Y text is read as three numbers, checked and assembled by make_date /
-            # make_timestamp (a third of the cost of building ISO text and parsing it); its
+            # make_timestamp (≈ 30 % cheaper than building ISO text and parsing it again); its
             # empty date 0!0!0 is NULL. Other text must be ISO and is cast.
             empty = self.literal(FOUR_D_EMPTY_DATE)
             is_4d = self.bind(f"(strpos({x}, '!') > 0 AND {x} ~ '{FOUR_D_DATE_PATTERN}')")
